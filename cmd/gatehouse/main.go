@@ -1,0 +1,141 @@
+// Command gatehouse is a security gateway for the Model Context Protocol.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"gatehouse/internal/app"
+	"gatehouse/internal/config"
+)
+
+const usage = `gatehouse: a security gateway for the Model Context Protocol
+
+Usage:
+  gatehouse serve    --config FILE   run the gateway as an HTTP service (Streamable HTTP)
+  gatehouse stdio    --config FILE   run the gateway as a stdio MCP server (for MCP client configs)
+  gatehouse validate --config FILE   check a configuration; every problem is reported
+  gatehouse version                  print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(rest, stderr)
+	case "stdio":
+		return stdio(rest, stdin, stdout, stderr)
+	case "validate":
+		return validate(rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "gatehouse", app.Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+// load parses the common flags and the configuration.
+func load(name string, args []string, stderr io.Writer) (*config.Config, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return nil, 2
+	}
+	if *path == "" {
+		fmt.Fprintf(stderr, "gatehouse %s: --config FILE is required\n", name)
+		return nil, 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return nil, 1
+	}
+	return cfg, 0
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func validate(args []string, stdout, stderr io.Writer) int {
+	cfg, code := load("validate", args, stderr)
+	if cfg == nil {
+		return code
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d upstreams, digest %s)\n", cfg.File(), len(cfg.Upstreams), cfg.Digest()[:12])
+	return 0
+}
+
+func serve(args []string, stderr io.Writer) int {
+	cfg, code := load("serve", args, stderr)
+	if cfg == nil {
+		return code
+	}
+	logger := newLogger(cfg, stderr)
+	a, err := app.New(cfg, logger)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	defer a.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a.Start()
+	err = a.ServeHTTP(ctx, func(addr net.Addr) {
+		logger.Info("gatehouse listening", "addr", addr.String(), "path", cfg.Listen.Path, "tls", cfg.Listen.TLS.Enabled(), "config", cfg.File(), "config_digest", cfg.Digest())
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("server stopped", "err", err)
+		return 1
+	}
+	logger.Info("gatehouse stopped")
+	return 0
+}
+
+func stdio(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, code := load("stdio", args, stderr)
+	if cfg == nil {
+		return code
+	}
+	// stdout carries the protocol: logs go to stderr only.
+	logger := newLogger(cfg, stderr)
+	a, err := app.New(cfg, logger)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	defer a.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a.Start()
+	if err := a.ServeStdio(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("stdio session ended", "err", err)
+		return 1
+	}
+	return 0
+}

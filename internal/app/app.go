@@ -1,0 +1,289 @@
+// Package app wires a loaded configuration into a running gateway: upstream dialers, the
+// gateway, and the client-facing listeners. It is the composition root that cmd/gatehouse
+// calls; nothing else constructs these parts.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"time"
+
+	"gatehouse/internal/config"
+	"gatehouse/internal/gateway"
+	"gatehouse/internal/transport"
+	"gatehouse/internal/upstream"
+)
+
+// Version is the gateway's version, reported as serverInfo.version.
+const Version = "0.1.0"
+
+// App is a gateway built from a configuration.
+type App struct {
+	cfg    *config.Config
+	logger *slog.Logger
+	gw     *gateway.Gateway
+}
+
+// New builds the gateway from cfg. Upstreams are not contacted until Start.
+func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
+	specs := make([]gateway.UpstreamSpec, 0, len(cfg.Upstreams))
+	for i := range cfg.Upstreams {
+		u := &cfg.Upstreams[i]
+		d, err := dialer(cfg, u, logger)
+		if err != nil {
+			return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
+		}
+		specs = append(specs, gateway.UpstreamSpec{
+			Name:           u.Name,
+			Dialer:         d,
+			Shared:         u.Sharing == config.SharingShared,
+			RequestTimeout: u.RequestTimeout.Std(),
+			AllowMethods:   u.AllowMethods,
+			MinBackoff:     u.Restart.InitialBackoff.Std(),
+			MaxBackoff:     u.Restart.MaxBackoff.Std(),
+		})
+	}
+	gw, err := gateway.New(gateway.Options{
+		Name:      cfg.Gateway.Name,
+		Version:   Version,
+		Separator: cfg.Gateway.Separator,
+		Limits: gateway.Limits{
+			MaxMessage: int(cfg.Limits.MaxMessageBytes.Int64()),
+			MaxPending: cfg.Limits.MaxPendingRequests,
+		},
+		Upstreams: specs,
+		Logger:    logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &App{cfg: cfg, logger: logger, gw: gw}, nil
+}
+
+// Gateway returns the gateway (for tests and embedding).
+func (a *App) Gateway() *gateway.Gateway { return a.gw }
+
+// stdioDialer resolves the declared environment when it dials, so that secrets are read as
+// late as possible and never logged.
+type stdioDialer struct {
+	base upstream.Stdio
+	env  map[string]config.Secret
+}
+
+func (d *stdioDialer) Dial(ctx context.Context, h upstream.Handler) (upstream.Conn, error) {
+	s := d.base
+	keys := make([]string, 0, len(d.env))
+	for k := range d.env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s.Env = make([]string, 0, len(keys))
+	for _, k := range keys {
+		v, err := d.env[k].Resolve(nil)
+		if err != nil {
+			return nil, fmt.Errorf("upstream %q: env %s: %w", s.Name, k, err)
+		}
+		s.Env = append(s.Env, k+"="+v)
+	}
+	return s.Dial(ctx, h)
+}
+
+func dialer(cfg *config.Config, u *config.Upstream, logger *slog.Logger) (upstream.Dialer, error) {
+	max := int(cfg.Limits.MaxMessageBytes.Int64())
+	switch u.Transport {
+	case config.TransportStdio:
+		return &stdioDialer{
+			base: upstream.Stdio{
+				Name:       u.Name,
+				Command:    u.Command,
+				Args:       u.Args,
+				Dir:        u.Cwd,
+				MaxMessage: max,
+				Logger:     logger,
+			},
+			env: u.Env,
+		}, nil
+	case config.TransportStreamableHTTP, config.TransportSSE:
+		client, err := httpClient(u)
+		if err != nil {
+			return nil, err
+		}
+		headers := headerFunc(u.Headers)
+		if u.Transport == config.TransportSSE {
+			return &upstream.LegacySSE{Name: u.Name, URL: u.URL, Headers: headers, Client: client, MaxMessage: max, Logger: logger}, nil
+		}
+		return &upstream.StreamableHTTP{Name: u.Name, URL: u.URL, Headers: headers, Client: client, MaxMessage: max, Logger: logger}, nil
+	}
+	return nil, fmt.Errorf("unknown transport %q", u.Transport)
+}
+
+func headerFunc(h map[string]config.Secret) func(context.Context) (http.Header, error) {
+	if len(h) == 0 {
+		return nil
+	}
+	return func(context.Context) (http.Header, error) {
+		out := make(http.Header, len(h))
+		for k, s := range h {
+			v, err := s.Resolve(nil)
+			if err != nil {
+				return nil, fmt.Errorf("header %s: %w", k, err)
+			}
+			out.Set(k, v)
+		}
+		return out, nil
+	}
+}
+
+// httpClient builds the upstream's own client: never http.DefaultClient, never the proxy
+// settings of the environment by accident, with the upstream's TLS settings.
+func httpClient(u *config.Upstream) (*http.Client, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: u.TLS.ServerName}
+	if u.TLS.CAFile != "" {
+		pem, err := os.ReadFile(u.TLS.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file: no certificates in %s", u.TLS.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if u.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(u.TLS.CertFile, u.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	if u.TLS.InsecureSkipVerify {
+		tc.InsecureSkipVerify = true
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tc,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 0, // streams may take long; calls are bounded by request_timeout
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{Transport: tr}, nil
+}
+
+// Start connects the shared upstreams in the background.
+func (a *App) Start() {
+	for _, u := range a.cfg.Upstreams {
+		if u.TLS.InsecureSkipVerify {
+			a.logger.Warn("TLS certificate verification is OFF for this upstream (tls.insecure_skip_verify)", "upstream", u.Name)
+		}
+	}
+	a.gw.Start()
+}
+
+// Close stops everything.
+func (a *App) Close() error { return a.gw.Close() }
+
+// ServeHTTP runs the HTTP listener until ctx ends, then shuts down gracefully.
+func (a *App) ServeHTTP(ctx context.Context, ready func(addr net.Addr)) error {
+	l := a.cfg.Listen
+	ln, err := net.Listen("tcp", l.Address)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", l.Address, err)
+	}
+	loopback := false
+	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+			loopback = true
+		}
+	}
+	lim := a.cfg.Limits
+	mcp := transport.NewHTTPHandler(a.gw, transport.HTTPOptions{
+		AllowedOrigins:       l.AllowedOrigins,
+		LoopbackOnly:         loopback,
+		MaxMessage:           lim.MaxMessageBytes.Int64(),
+		MaxSessions:          lim.MaxSessions,
+		MaxSessionsPerClient: lim.MaxSessionsPerClient,
+		SessionIdleTimeout:   lim.SessionIdleTimeout.Std(),
+		ReadTimeout:          lim.ReadTimeout.Std(),
+		WriteTimeout:         lim.WriteTimeout.Std(),
+		EventBuffer:          lim.EventBuffer,
+		Logger:               a.logger,
+	})
+	defer mcp.Close()
+	mux := http.NewServeMux()
+	mux.Handle(l.Path, mcp)
+	mux.HandleFunc(l.HealthPath, a.health)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout.Std(),
+		MaxHeaderBytes:    int(lim.MaxHeaderBytes.Int64()),
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if l.TLS.Enabled() {
+			errc <- srv.ServeTLS(ln, l.TLS.CertFile, l.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	mcp.Close() // ends SSE streams so that Shutdown need not wait for them
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+func (a *App) health(w http.ResponseWriter, r *http.Request) {
+	ups := a.gw.Health()
+	status, code := "ok", http.StatusOK
+	for _, u := range ups {
+		if !u.Up {
+			status = "degraded"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]any{
+		"status":    status,
+		"version":   Version,
+		"sessions":  a.gw.SessionCount(),
+		"upstreams": ups,
+	})
+}
+
+// ServeStdio serves one MCP client on in/out until in ends.
+func (a *App) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	return transport.ServeStdio(ctx, a.gw, in, out, transport.StdioOptions{
+		MaxMessage: int(a.cfg.Limits.MaxMessageBytes.Int64()),
+		Logger:     a.logger,
+	})
+}

@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"gatehouse/internal/jsonrpc"
+)
+
+// Direction says which way a message travels.
+type Direction uint8
+
+const (
+	// ClientToServer: a client's request or notification, on its way to an upstream.
+	ClientToServer Direction = iota + 1
+	// ServerToClient: an upstream's result, request or notification, on its way to a client.
+	ServerToClient
+)
+
+func (d Direction) String() string {
+	if d == ClientToServer {
+		return "client→server"
+	}
+	return "server→client"
+}
+
+// Envelope is one message as the pipeline sees it: parsed once, with what routing learned.
+type Envelope struct {
+	Dir     Direction
+	Session *Session
+	Msg     *jsonrpc.Message // as received; Msg.Raw is forwarded unless a stage sets Out
+	// Method is the method of the request this message belongs to (for responses: the
+	// request's method), so stages need not track ids.
+	Method string
+	// Server is the upstream the message goes to or comes from ("" for the gateway itself).
+	Server string
+	// Name is the upstream's own name of the tool or prompt, or the resource URI.
+	Name string
+	// Out, when a stage sets it, replaces the message bytes from then on.
+	Out []byte
+}
+
+// Bytes returns the message as it now stands.
+func (e *Envelope) Bytes() []byte {
+	if e.Out != nil {
+		return e.Out
+	}
+	return e.Msg.Raw
+}
+
+// Stage looks at one message and may pass it (nil), change it (set Out), or refuse it (return
+// an *Error, which the client sees). Any other error is an internal failure and refuses too:
+// a security gateway fails closed.
+type Stage struct {
+	Name string
+	Run  func(ctx context.Context, env *Envelope) error
+}
+
+// Pipeline is the ordered list of stages every message passes. Later capabilities (identity,
+// policy, inspection, audit) add their stages here, in newPipeline, and nowhere else.
+type Pipeline struct {
+	stages []Stage
+	logger *slog.Logger
+}
+
+// newPipeline is the one place where the order of the per-message stages is written.
+//
+// For a client request the gateway first routes it (the route is part of the envelope), then
+// runs the stages, then forwards; each upstream result runs the same stages on its way back.
+func newPipeline(g *Gateway) *Pipeline {
+	return &Pipeline{
+		logger: g.logger,
+		stages: []Stage{
+			{Name: "size-limit", Run: g.checkSize},
+			// identity, policy, inspection and audit stages go here, in this order.
+		},
+	}
+}
+
+// Run passes env through every stage in order and stops at the first refusal.
+func (p *Pipeline) Run(ctx context.Context, env *Envelope) (err error) {
+	for _, st := range p.stages {
+		if err := p.runStage(ctx, st, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) runStage(ctx context.Context, st Stage, env *Envelope) (err error) {
+	defer func() {
+		// A panicking stage must refuse the message, not take the gateway down.
+		if r := recover(); r != nil {
+			p.logger.Error("pipeline stage panicked", "stage", st.Name, "panic", r)
+			err = &Error{Code: jsonrpc.CodeInternalError, Message: "internal error", Cause: fmt.Errorf("stage %s panicked: %v", st.Name, r)}
+		}
+	}()
+	return st.Run(ctx, env)
+}
+
+func (g *Gateway) checkSize(_ context.Context, env *Envelope) error {
+	if n := len(env.Bytes()); g.limits.MaxMessage > 0 && n > g.limits.MaxMessage {
+		return &Error{
+			Code:    jsonrpc.CodeLimitExceeded,
+			Message: fmt.Sprintf("message of %d bytes exceeds the limit of %d bytes (limits.max_message_bytes)", n, g.limits.MaxMessage),
+		}
+	}
+	return nil
+}

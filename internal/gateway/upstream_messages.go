@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gatehouse/internal/jsonrpc"
+)
+
+// Messages an upstream starts itself: requests to the client (sampling, elicitation, roots)
+// and notifications (progress, logging, list changes, resource updates, cancellation).
+
+// target picks the session and stream for a message from leg l: the call whose response
+// stream carried it, else the leg's owner, else the most recent call in flight on the leg.
+func (g *Gateway) target(l *leg, rc *call) (*Session, Stream) {
+	if rc != nil && rc.sess != nil {
+		return rc.sess, rc.stream
+	}
+	if c := l.latestCall(); c != nil {
+		return c.sess, c.stream
+	}
+	if l.owner != nil {
+		return l.owner, nil
+	}
+	return nil, nil
+}
+
+func (g *Gateway) replyUpstream(l *leg, b []byte) {
+	ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+	defer cancel()
+	if err := l.conn.Send(ctx, b); err != nil {
+		l.logger.Debug("reply to upstream not delivered", "err", err)
+	}
+}
+
+// serverRequest routes a request from an upstream to the right client.
+func (g *Gateway) serverRequest(l *leg, m *jsonrpc.Message, rc *call) {
+	if m.Method == "ping" {
+		// The gateway is the upstream's peer; it answers for itself.
+		go g.replyUpstream(l, jsonrpc.Response(m.ID, []byte("{}")))
+		return
+	}
+	sess, st := g.target(l, rc)
+	if sess == nil {
+		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeInternalError, "gateway: no client session to route this request to", nil))
+		return
+	}
+	var capable bool
+	sess.mu.Lock()
+	caps := sess.client.Capabilities
+	sess.mu.Unlock()
+	switch m.Method {
+	case "sampling/createMessage":
+		capable = caps.Sampling != nil
+	case "elicitation/create":
+		capable = caps.Elicitation != nil
+	case "roots/list":
+		capable = caps.Roots != nil
+	default:
+		capable = l.srv.allowMethods[m.Method]
+		if !capable {
+			go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("gateway: method %q is not forwarded to clients", m.Method), nil))
+			return
+		}
+	}
+	if !capable {
+		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("client does not support %s", m.Method), nil))
+		return
+	}
+	go func() {
+		env := &Envelope{Dir: ServerToClient, Session: sess, Msg: m, Method: m.Method, Server: l.srv.name}
+		if err := g.pipe.Run(sess.ctx, env); err != nil {
+			g.replyUpstream(l, errorResponse(m.ID, err))
+			return
+		}
+		if err := sess.sendRequest(l, m, env.Bytes(), st); err != nil {
+			g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeInternalError, "gateway: "+err.Error(), nil))
+		}
+	}()
+}
+
+// serverNotification routes a notification from an upstream.
+func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
+	switch m.Method {
+	case "notifications/progress":
+		tok, ok := jsonrpc.Member(m.Params, "progressToken")
+		if !ok {
+			return
+		}
+		id, ok := parseLegID(tok)
+		if !ok {
+			return
+		}
+		c := l.callByID(id)
+		if c == nil || c.sess == nil || c.clientToken == nil {
+			return
+		}
+		b := m.WithParams(jsonrpc.SetMember(m.Params, "progressToken", c.clientToken))
+		g.deliver(c.sess, l, m, b, c.stream)
+	case "notifications/message":
+		level, _ := jsonrpc.StringMember(m.Params, "level")
+		for _, sess := range g.recipients(l, rc) {
+			sess.mu.Lock()
+			min := sess.logLevel
+			sess.mu.Unlock()
+			if min != "" && logLevelRank(level) < logLevelRank(min) {
+				continue
+			}
+			g.deliver(sess, l, m, m.Raw, g.streamFor(sess, rc))
+		}
+	case "notifications/cancelled":
+		// The upstream withdraws one of its requests to a client.
+		reqID, ok := jsonrpc.Member(m.Params, "requestId")
+		if !ok {
+			return
+		}
+		for _, sess := range g.sessionsOf(l) {
+			if id, st, ok := sess.findOut(l, reqID); ok {
+				b := m.WithParams(jsonrpc.SetMember(m.Params, "requestId", jsonrpc.IntID(id)))
+				g.deliver(sess, l, m, b, st)
+			}
+		}
+	case "notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed":
+		for _, sess := range g.sessionsOf(l) {
+			g.deliver(sess, l, m, m.Raw, nil)
+		}
+	case "notifications/resources/updated":
+		uri, _ := jsonrpc.StringMember(m.Params, "uri")
+		for _, sess := range g.sessionsOf(l) {
+			sess.mu.Lock()
+			_, subscribed := sess.subs[uri]
+			sess.mu.Unlock()
+			if subscribed {
+				g.deliver(sess, l, m, m.Raw, nil)
+			}
+		}
+	case "notifications/elicitation/complete":
+		for _, sess := range g.recipients(l, rc) {
+			g.deliver(sess, l, m, m.Raw, g.streamFor(sess, rc))
+		}
+	default:
+		if l.srv.allowMethods[m.Method] {
+			for _, sess := range g.recipients(l, rc) {
+				g.deliver(sess, l, m, m.Raw, g.streamFor(sess, rc))
+			}
+			return
+		}
+		l.logger.Debug("upstream notification not forwarded", "method", m.Method)
+	}
+}
+
+// recipients are the sessions a notification concerns: the related call's, else the leg's.
+func (g *Gateway) recipients(l *leg, rc *call) []*Session {
+	if rc != nil && rc.sess != nil {
+		return []*Session{rc.sess}
+	}
+	return g.sessionsOf(l)
+}
+
+func (g *Gateway) streamFor(sess *Session, rc *call) Stream {
+	if rc != nil && rc.sess == sess {
+		return rc.stream
+	}
+	return nil
+}
+
+// deliver runs the pipeline on a notification and sends it.
+func (g *Gateway) deliver(sess *Session, l *leg, m *jsonrpc.Message, b []byte, st Stream) {
+	env := &Envelope{Dir: ServerToClient, Session: sess, Msg: m, Method: m.Method, Server: l.srv.name, Out: b}
+	if err := g.pipe.Run(sess.ctx, env); err != nil {
+		sess.logger.Warn("notification withheld", "method", m.Method, "err", err)
+		return
+	}
+	sess.notify(env.Bytes(), st)
+}

@@ -1,0 +1,543 @@
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gatehouse/internal/gateway"
+	"gatehouse/internal/jsonrpc"
+	"gatehouse/internal/sse"
+)
+
+// HTTPOptions configure the Streamable HTTP endpoint.
+type HTTPOptions struct {
+	AllowedOrigins       []string      // Origin allowlist; requests without Origin are allowed
+	LoopbackOnly         bool          // the listener is on loopback: Host must name loopback too
+	MaxMessage           int64         // bytes of one POST body
+	MaxSessions          int           // live sessions in all
+	MaxSessionsPerClient int           // live sessions per client address
+	SessionIdleTimeout   time.Duration // a session with no traffic and no open stream is closed
+	ReadTimeout          time.Duration // reading one request body
+	WriteTimeout         time.Duration // writing one response or one event
+	EventBuffer          int           // events kept per stream for resumption
+	KeepAlive            time.Duration // comment lines on idle SSE streams; 0 means 25s
+	Logger               *slog.Logger
+}
+
+// HTTPHandler serves the MCP Streamable HTTP transport (session-based revisions 2025-03-26,
+// 2025-06-18 and 2025-11-25) in front of a gateway.
+type HTTPHandler struct {
+	g      *gateway.Gateway
+	opts   HTTPOptions
+	logger *slog.Logger
+
+	mu        sync.Mutex
+	sessions  map[string]*httpSession
+	perClient map[string]int
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+type httpSession struct {
+	sess       *gateway.Session
+	client     string
+	lastActive atomic.Int64 // unix nanoseconds
+	active     atomic.Int32 // requests and streams open now
+	standalone *eventStream
+
+	mu      sync.Mutex
+	streams map[string]*eventStream
+}
+
+// NewHTTPHandler returns the handler; Close stops its janitor and ends its sessions.
+func NewHTTPHandler(g *gateway.Gateway, opts HTTPOptions) *HTTPHandler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = 25 * time.Second
+	}
+	h := &HTTPHandler{
+		g:         g,
+		opts:      opts,
+		logger:    opts.Logger,
+		sessions:  make(map[string]*httpSession),
+		perClient: make(map[string]int),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	go h.janitor()
+	return h
+}
+
+// Close ends every session. Idempotent.
+func (h *HTTPHandler) Close() {
+	h.once.Do(func() {
+		close(h.stop)
+		<-h.done
+		h.mu.Lock()
+		all := make([]*httpSession, 0, len(h.sessions))
+		for _, hs := range h.sessions {
+			all = append(all, hs)
+		}
+		h.mu.Unlock()
+		for _, hs := range all {
+			h.endSession(hs)
+		}
+	})
+}
+
+func (h *HTTPHandler) janitor() {
+	defer close(h.done)
+	if h.opts.SessionIdleTimeout <= 0 {
+		<-h.stop
+		return
+	}
+	t := time.NewTicker(min(h.opts.SessionIdleTimeout/4+time.Millisecond, time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		cutoff := time.Now().Add(-h.opts.SessionIdleTimeout).UnixNano()
+		var idle []*httpSession
+		h.mu.Lock()
+		for _, hs := range h.sessions {
+			if hs.active.Load() == 0 && hs.lastActive.Load() < cutoff {
+				idle = append(idle, hs)
+			}
+		}
+		h.mu.Unlock()
+		for _, hs := range idle {
+			h.logger.Info("session closed after idle timeout", "session", hs.sess.ID(), "idle_timeout", h.opts.SessionIdleTimeout)
+			h.endSession(hs)
+		}
+	}
+}
+
+func (h *HTTPHandler) endSession(hs *httpSession) {
+	h.mu.Lock()
+	if _, ok := h.sessions[hs.sess.ID()]; ok {
+		delete(h.sessions, hs.sess.ID())
+		if h.perClient[hs.client]--; h.perClient[hs.client] <= 0 {
+			delete(h.perClient, hs.client)
+		}
+	}
+	h.mu.Unlock()
+	hs.standalone.close()
+	hs.mu.Lock()
+	for _, es := range hs.streams {
+		es.close()
+	}
+	hs.mu.Unlock()
+	hs.sess.Close()
+}
+
+// httpError writes a JSON-RPC error body with an HTTP status.
+func httpError(w http.ResponseWriter, status int, id []byte, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(jsonrpc.ErrorResponse(id, code, msg, nil))
+}
+
+func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h.checkOrigin(r); err != nil {
+		h.logger.Warn("request refused", "reason", err, "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "host", r.Host)
+		httpError(w, http.StatusForbidden, nil, jsonrpc.CodeInvalidRequest, err.Error())
+		return
+	}
+	for k := range r.URL.Query() {
+		if strings.EqualFold(k, "access_token") {
+			httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "tokens in the query string are refused")
+			return
+		}
+	}
+	switch r.Method {
+	case http.MethodPost:
+		h.post(w, r)
+	case http.MethodGet:
+		h.get(w, r)
+	case http.MethodDelete:
+		h.delete(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		httpError(w, http.StatusMethodNotAllowed, nil, jsonrpc.CodeInvalidRequest, "method not allowed")
+	}
+}
+
+// checkOrigin defends against DNS rebinding: a browser page may only reach the gateway from
+// an allowed origin, and a loopback listener only under a loopback host name.
+func (h *HTTPHandler) checkOrigin(r *http.Request) error {
+	if h.opts.LoopbackOnly {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		host = strings.Trim(host, "[]")
+		if !isLoopbackName(host) {
+			return fmt.Errorf("host %q is not allowed on a loopback listener", r.Host)
+		}
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	for _, p := range h.opts.AllowedOrigins {
+		if originMatches(p, origin) {
+			return nil
+		}
+	}
+	return fmt.Errorf("origin %q is not allowed (listen.allowed_origins)", origin)
+}
+
+func isLoopbackName(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// originMatches matches an origin against a pattern such as "http://localhost:*" or
+// "https://*.example.com". "*" as the port matches any port (or none); "*." as the first
+// host label matches one or more labels. Nothing else is a wildcard.
+func originMatches(pattern, origin string) bool {
+	if pattern == "*" {
+		return true
+	}
+	pu, err1 := url.Parse(strings.Replace(pattern, ":*", "", 1))
+	ou, err2 := url.Parse(origin)
+	if err1 != nil || err2 != nil || ou.Scheme == "" || ou.Host == "" {
+		return false
+	}
+	if !strings.EqualFold(pu.Scheme, ou.Scheme) {
+		return false
+	}
+	anyPort := strings.HasSuffix(pattern, ":*")
+	if !anyPort && pu.Port() != ou.Port() {
+		return false
+	}
+	ph, oh := strings.ToLower(pu.Hostname()), strings.ToLower(ou.Hostname())
+	if rest, ok := strings.CutPrefix(ph, "*."); ok {
+		return strings.HasSuffix(oh, "."+rest)
+	}
+	return ph == oh
+}
+
+func acceptsAll(r *http.Request, types ...string) bool {
+	accept := strings.Join(r.Header.Values("Accept"), ",")
+	for _, t := range types {
+		ok := false
+		for _, part := range strings.Split(accept, ",") {
+			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			mt = strings.TrimSpace(mt)
+			if mt == t || mt == "*/*" || (strings.HasSuffix(mt, "/*") && strings.HasPrefix(t, strings.TrimSuffix(mt, "*"))) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func clientKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (h *HTTPHandler) lookup(w http.ResponseWriter, r *http.Request) *httpSession {
+	id := r.Header.Get("Mcp-Session-Id")
+	if id == "" {
+		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "missing Mcp-Session-Id header: send initialize first")
+		return nil
+	}
+	h.mu.Lock()
+	hs := h.sessions[id]
+	h.mu.Unlock()
+	if hs == nil {
+		httpError(w, http.StatusNotFound, nil, jsonrpc.CodeInvalidRequest, "session not found (expired or terminated): initialize a new one")
+		return nil
+	}
+	if v := r.Header.Get("Mcp-Protocol-Version"); v != "" && v != hs.sess.ProtocolVersion() {
+		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, fmt.Sprintf("MCP-Protocol-Version %q does not match the session's negotiated version %q", v, hs.sess.ProtocolVersion()))
+		return nil
+	}
+	hs.lastActive.Store(time.Now().UnixNano())
+	return hs
+}
+
+func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	if h.opts.ReadTimeout > 0 {
+		rc.SetReadDeadline(time.Now().Add(h.opts.ReadTimeout))
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		httpError(w, http.StatusUnsupportedMediaType, nil, jsonrpc.CodeInvalidRequest, "Content-Type must be application/json")
+		return
+	}
+	if !acceptsAll(r, "application/json", "text/event-stream") {
+		httpError(w, http.StatusNotAcceptable, nil, jsonrpc.CodeInvalidRequest, "Accept must list application/json and text/event-stream")
+		return
+	}
+	max := h.opts.MaxMessage
+	if max <= 0 {
+		max = 4 << 20
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			httpError(w, http.StatusRequestEntityTooLarge, nil, jsonrpc.CodeLimitExceeded, fmt.Sprintf("message exceeds %d bytes (limits.max_message_bytes)", max))
+			return
+		}
+		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeParseError, "could not read the request body")
+		return
+	}
+	rc.SetReadDeadline(time.Time{})
+	msg, err := jsonrpc.Parse(body)
+	if err != nil {
+		code := jsonrpc.CodeParseError
+		if errors.Is(err, jsonrpc.ErrInvalid) || errors.Is(err, jsonrpc.ErrBatch) {
+			code = jsonrpc.CodeInvalidRequest
+		}
+		httpError(w, http.StatusBadRequest, nil, code, err.Error())
+		return
+	}
+
+	if msg.Kind == jsonrpc.KindRequest && msg.Method == "initialize" {
+		if r.Header.Get("Mcp-Session-Id") != "" {
+			httpError(w, http.StatusBadRequest, msg.ID, jsonrpc.CodeInvalidRequest, "initialize must not carry Mcp-Session-Id")
+			return
+		}
+		h.initialize(w, r, msg)
+		return
+	}
+	hs := h.lookup(w, r)
+	if hs == nil {
+		return
+	}
+	hs.active.Add(1)
+	defer func() {
+		hs.active.Add(-1)
+		hs.lastActive.Store(time.Now().UnixNano())
+	}()
+	// A client that disconnects has not cancelled (it may resume): the request goes on.
+	ctx := context.WithoutCancel(r.Context())
+	if msg.Kind != jsonrpc.KindRequest {
+		hs.sess.Handle(ctx, msg, nil)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	es := newEventStream(newID(), h.opts.EventBuffer)
+	hs.mu.Lock()
+	hs.streams[es.id] = es
+	hs.mu.Unlock()
+	go func() {
+		resp := hs.sess.Handle(ctx, msg, es)
+		es.push(resp, true)
+	}()
+	h.respond(w, r, hs, es)
+}
+
+// respond writes a request's outcome: plain JSON when the response is all there is, else an
+// SSE stream of the related messages and then the response.
+func (h *HTTPHandler) respond(w http.ResponseWriter, r *http.Request, hs *httpSession, es *eventStream) {
+	select {
+	case <-es.wake:
+	case <-r.Context().Done():
+		return // kept for resumption with Last-Event-ID
+	}
+	evs, final := es.after(0)
+	if final && len(evs) == 1 {
+		h.dropStream(hs, es)
+		if h.opts.WriteTimeout > 0 {
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(evs[0].data)
+		return
+	}
+	if !es.attach() {
+		return
+	}
+	defer es.detach()
+	sse.SetHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	if h.pump(w, r, es, 0) {
+		h.dropStream(hs, es)
+	}
+}
+
+func (h *HTTPHandler) dropStream(hs *httpSession, es *eventStream) {
+	hs.mu.Lock()
+	delete(hs.streams, es.id)
+	hs.mu.Unlock()
+}
+
+// pump writes es's events after seq last until the stream completes (true) or the client goes
+// away (false).
+func (h *HTTPHandler) pump(w http.ResponseWriter, r *http.Request, es *eventStream, last uint64) bool {
+	sw := sse.NewWriter(w)
+	rc := http.NewResponseController(w)
+	keep := time.NewTicker(h.opts.KeepAlive)
+	defer keep.Stop()
+	for {
+		evs, done := es.after(last)
+		for _, e := range evs {
+			if h.opts.WriteTimeout > 0 {
+				rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+			}
+			if err := sw.WriteEvent(sse.Event{ID: es.eventID(e.seq), HasID: true, Name: "message", Data: e.data}); err != nil {
+				return false
+			}
+			last = e.seq
+			es.markSent(last)
+		}
+		if done {
+			if more, _ := es.after(last); len(more) == 0 {
+				return true
+			}
+			continue
+		}
+		select {
+		case <-es.wake:
+		case <-keep.C:
+			if h.opts.WriteTimeout > 0 {
+				rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+			}
+			if err := sw.WriteComment("keep-alive"); err != nil {
+				return false
+			}
+		case <-r.Context().Done():
+			return false
+		}
+	}
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (h *HTTPHandler) initialize(w http.ResponseWriter, r *http.Request, msg *jsonrpc.Message) {
+	client := clientKey(r)
+	h.mu.Lock()
+	if h.opts.MaxSessions > 0 && len(h.sessions) >= h.opts.MaxSessions {
+		h.mu.Unlock()
+		httpError(w, http.StatusServiceUnavailable, msg.ID, jsonrpc.CodeLimitExceeded, fmt.Sprintf("too many sessions (limit %d, limits.max_sessions)", h.opts.MaxSessions))
+		return
+	}
+	if h.opts.MaxSessionsPerClient > 0 && h.perClient[client] >= h.opts.MaxSessionsPerClient {
+		h.mu.Unlock()
+		httpError(w, http.StatusTooManyRequests, msg.ID, jsonrpc.CodeLimitExceeded, fmt.Sprintf("too many sessions from this client (limit %d, limits.max_sessions_per_client)", h.opts.MaxSessionsPerClient))
+		return
+	}
+	h.perClient[client]++ // reserved now, so that concurrent initializes cannot overshoot
+	h.mu.Unlock()
+
+	sess := h.g.NewSession(client)
+	hs := &httpSession{sess: sess, client: client, streams: make(map[string]*eventStream)}
+	hs.standalone = newEventStream(newID(), h.opts.EventBuffer)
+	hs.lastActive.Store(time.Now().UnixNano())
+	sess.SetStandalone(hs.standalone)
+	resp := sess.Handle(context.WithoutCancel(r.Context()), msg, nil)
+	if !sess.Initialized() {
+		sess.Close()
+		h.mu.Lock()
+		if h.perClient[client]--; h.perClient[client] <= 0 {
+			delete(h.perClient, client)
+		}
+		h.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(resp)
+		return
+	}
+	h.mu.Lock()
+	h.sessions[sess.ID()] = hs
+	h.mu.Unlock()
+	w.Header().Set("Mcp-Session-Id", sess.ID())
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(resp)
+}
+
+func (h *HTTPHandler) get(w http.ResponseWriter, r *http.Request) {
+	if !acceptsAll(r, "text/event-stream") {
+		httpError(w, http.StatusNotAcceptable, nil, jsonrpc.CodeInvalidRequest, "Accept must list text/event-stream")
+		return
+	}
+	hs := h.lookup(w, r)
+	if hs == nil {
+		return
+	}
+	hs.active.Add(1)
+	defer func() {
+		hs.active.Add(-1)
+		hs.lastActive.Store(time.Now().UnixNano())
+	}()
+	es, last := hs.standalone, uint64(0)
+	resumed := false
+	if lei := r.Header.Get("Last-Event-ID"); lei != "" {
+		sid, seq, ok := parseEventID(lei)
+		if !ok {
+			httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "malformed Last-Event-ID")
+			return
+		}
+		hs.mu.Lock()
+		found := hs.streams[sid]
+		hs.mu.Unlock()
+		switch {
+		case found != nil:
+			es, last, resumed = found, seq, true
+		case sid == hs.standalone.id:
+			last = seq
+		default:
+			httpError(w, http.StatusNotFound, nil, jsonrpc.CodeInvalidRequest, "unknown stream in Last-Event-ID")
+			return
+		}
+	} else {
+		last = hs.standalone.delivered()
+	}
+	if !es.attach() {
+		httpError(w, http.StatusConflict, nil, jsonrpc.CodeInvalidRequest, "this stream is already open on another connection")
+		return
+	}
+	defer es.detach()
+	sse.SetHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	http.NewResponseController(w).Flush()
+	if h.pump(w, r, es, last) && resumed {
+		h.dropStream(hs, es)
+	}
+}
+
+func (h *HTTPHandler) delete(w http.ResponseWriter, r *http.Request) {
+	hs := h.lookup(w, r)
+	if hs == nil {
+		return
+	}
+	h.endSession(hs)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,323 @@
+package upstream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Stdio dials an upstream MCP server by starting it as a child process and speaking
+// newline-delimited JSON-RPC over its stdin and stdout.
+type Stdio struct {
+	Name    string   // server name, for logs and errors
+	Command string   // program; without a slash it is looked up in Env's PATH
+	Args    []string // arguments
+	Dir     string   // working directory
+	// Env is exactly the environment of the child ("KEY=value"). Nothing of the gateway's own
+	// environment is inherited, so the gateway's secrets never reach a child by accident.
+	Env        []string
+	MaxMessage int // longest line accepted from the child; 0 means 4 MiB
+	Logger     *slog.Logger
+	// StopGrace is how long Close waits after closing stdin before it signals; 0 means 2s.
+	StopGrace time.Duration
+}
+
+var _ Dialer = (*Stdio)(nil)
+
+// Dial starts the process. ctx bounds only the start.
+func (s *Stdio) Dial(ctx context.Context, h Handler) (Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path, err := s.lookPath()
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", s.Name, err)
+	}
+	cmd := exec.Command(path, s.Args...)
+	cmd.Dir = s.Dir
+	cmd.Env = append([]string{}, s.Env...) // non-nil: an empty environment, never the gateway's
+	// Own process group, so that Close reaches grandchildren (npx starts node, for one).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", s.Name, err)
+	}
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		stdinR.Close()
+		stdinW.Close()
+		return nil, fmt.Errorf("upstream %q: %w", s.Name, err)
+	}
+	stderrR, stderrW, err := os.Pipe()
+	if err != nil {
+		stdinR.Close()
+		stdinW.Close()
+		stdoutR.Close()
+		stdoutW.Close()
+		return nil, fmt.Errorf("upstream %q: %w", s.Name, err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
+	startErr := cmd.Start()
+	// The child has its copies; ours of the child's ends must go so EOF is seen.
+	stdinR.Close()
+	stdoutW.Close()
+	stderrW.Close()
+	if startErr != nil {
+		stdinW.Close()
+		stdoutR.Close()
+		stderrR.Close()
+		return nil, fmt.Errorf("upstream %q: start %s: %w", s.Name, s.Command, startErr)
+	}
+	logger := s.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	max := s.MaxMessage
+	if max <= 0 {
+		max = 4 << 20
+	}
+	grace := s.StopGrace
+	if grace <= 0 {
+		grace = 2 * time.Second
+	}
+	c := &stdioConn{
+		name:    s.Name,
+		cmd:     cmd,
+		stdin:   stdinW,
+		logger:  logger.With("upstream", s.Name, "pid", cmd.Process.Pid),
+		done:    make(chan struct{}),
+		exited:  make(chan struct{}),
+		grace:   grace,
+		handler: h,
+	}
+	c.wg.Add(2)
+	go c.readStdout(stdoutR, max)
+	go c.readStderr(stderrR)
+	go c.wait()
+	return c, nil
+}
+
+func (s *Stdio) lookPath() (string, error) {
+	if strings.Contains(s.Command, "/") {
+		p := s.Command
+		if !filepath.IsAbs(p) && s.Dir != "" {
+			p = filepath.Join(s.Dir, p)
+		}
+		return p, nil
+	}
+	pathList, declared := "", false
+	for _, kv := range s.Env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathList, declared = v, true
+		}
+	}
+	if !declared {
+		pathList = os.Getenv("PATH")
+	}
+	for _, dir := range filepath.SplitList(pathList) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, s.Command)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("command %q not found in PATH", s.Command)
+}
+
+type stdioConn struct {
+	name    string
+	cmd     *exec.Cmd
+	stdin   *os.File
+	logger  *slog.Logger
+	handler Handler
+	grace   time.Duration
+
+	writeMu sync.Mutex
+	wg      sync.WaitGroup // the two readers
+
+	mu     sync.Mutex
+	err    error
+	closed bool
+	done   chan struct{} // closed when the connection is unusable
+	exited chan struct{} // closed when the process has been reaped
+}
+
+func (c *stdioConn) Send(ctx context.Context, msg []byte) error {
+	select {
+	case <-c.done:
+		return c.Err()
+	default:
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	// A child that stops reading must not hang the gateway: bound the write by ctx.
+	if dl, ok := ctx.Deadline(); ok {
+		c.stdin.SetWriteDeadline(dl)
+	} else {
+		c.stdin.SetWriteDeadline(time.Time{})
+	}
+	stop := context.AfterFunc(ctx, func() { c.stdin.SetWriteDeadline(time.Unix(1, 0)) })
+	defer stop()
+	buf := make([]byte, 0, len(msg)+1)
+	buf = append(append(buf, msg...), '\n')
+	if _, err := c.stdin.Write(buf); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("upstream %q: write: %w", c.name, ctx.Err())
+		}
+		c.fail(fmt.Errorf("upstream %q: write to stdin: %w", c.name, err))
+		return c.Err()
+	}
+	return nil
+}
+
+func (c *stdioConn) SetProtocolVersion(string) {}
+
+func (c *stdioConn) Done() <-chan struct{} { return c.done }
+
+func (c *stdioConn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// fail records the first cause and marks the connection finished.
+func (c *stdioConn) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+	select {
+	case <-c.done:
+	default:
+		close(c.done)
+	}
+}
+
+func (c *stdioConn) readStdout(r *os.File, max int) {
+	defer c.wg.Done()
+	defer r.Close()
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if len(long)+len(line) > max {
+				c.fail(fmt.Errorf("upstream %q: message exceeds %d bytes", c.name, max))
+				c.kill()
+				io.Copy(io.Discard, r)
+				return
+			}
+			long = append(long, line...)
+			continue
+		}
+		if len(long) > 0 {
+			line = append(long, line...)
+			long = long[:0]
+		}
+		if len(line) > max+1 {
+			c.fail(fmt.Errorf("upstream %q: message exceeds %d bytes", c.name, max))
+			c.kill()
+			io.Copy(io.Discard, r)
+			return
+		}
+		if msg := bytes.TrimSpace(line); len(msg) > 0 {
+			// The handler may keep msg: hand it its own copy, not the reader's buffer.
+			c.handler(bytes.Clone(msg), nil)
+		}
+		if err != nil {
+			if err == io.EOF {
+				// Usually the process is exiting; let wait() report its status. A child
+				// that closes stdout and lives on is useless: stop it.
+				select {
+				case <-c.exited:
+				case <-time.After(time.Second):
+					c.fail(fmt.Errorf("upstream %q: closed its stdout", c.name))
+					c.kill()
+				}
+			} else {
+				c.fail(fmt.Errorf("upstream %q: read stdout: %w", c.name, err))
+			}
+			return
+		}
+	}
+}
+
+func (c *stdioConn) readStderr(r *os.File) {
+	defer c.wg.Done()
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	for sc.Scan() {
+		line := sc.Text()
+		if len(line) > 4096 {
+			line = line[:4096] + "…"
+		}
+		c.logger.Info("upstream stderr", "line", line)
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, os.ErrClosed) {
+		c.logger.Warn("upstream stderr unreadable", "err", err)
+		io.Copy(io.Discard, r)
+	}
+}
+
+func (c *stdioConn) wait() {
+	err := c.cmd.Wait()
+	if err != nil {
+		c.fail(fmt.Errorf("upstream %q: process exited: %w", c.name, err))
+	} else {
+		c.fail(fmt.Errorf("upstream %q: process exited", c.name))
+	}
+	close(c.exited)
+	// Grandchildren may still hold the pipes open; they go with the group.
+	c.kill()
+	c.wg.Wait()
+}
+
+func (c *stdioConn) kill() {
+	if p := c.cmd.Process; p != nil {
+		syscall.Kill(-p.Pid, syscall.SIGKILL)
+	}
+}
+
+// Close stops the child the way the MCP stdio transport asks: close stdin, wait, SIGTERM,
+// wait, SIGKILL. It waits until the process is reaped. Safe to call more than once.
+func (c *stdioConn) Close() error {
+	c.mu.Lock()
+	already := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if !already {
+		c.fail(fmt.Errorf("upstream %q: connection closed", c.name))
+		c.stdin.Close()
+		p := c.cmd.Process
+		select {
+		case <-c.exited:
+		case <-time.After(c.grace):
+			syscall.Kill(-p.Pid, syscall.SIGTERM)
+			select {
+			case <-c.exited:
+			case <-time.After(c.grace):
+				syscall.Kill(-p.Pid, syscall.SIGKILL)
+			}
+		}
+	}
+	<-c.exited
+	c.kill()
+	c.wg.Wait()
+	return nil
+}
