@@ -54,11 +54,11 @@ type call struct {
 
 // serverCaps is what the gateway needs to know of an upstream's capabilities.
 type serverCaps struct {
-	Tools       *struct{ ListChanged bool } `json:"tools"`
-	Prompts     *struct{ ListChanged bool } `json:"prompts"`
+	Tools       *struct{ ListChanged bool }            `json:"tools"`
+	Prompts     *struct{ ListChanged bool }            `json:"prompts"`
 	Resources   *struct{ Subscribe, ListChanged bool } `json:"resources"`
-	Logging     *struct{} `json:"logging"`
-	Completions *struct{} `json:"completions"`
+	Logging     *struct{}                              `json:"logging"`
+	Completions *struct{}                              `json:"completions"`
 }
 
 func newLeg(srv *server, owner *Session) *leg {

@@ -223,4 +223,3 @@ func (s *server) health() Health {
 	}
 	return h
 }
-
