@@ -49,6 +49,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 			Shared:         u.Sharing == config.SharingShared,
 			RequestTimeout: u.RequestTimeout.Std(),
 			AllowMethods:   u.AllowMethods,
+			Plain:          !u.Namespace,
 			MinBackoff:     u.Restart.InitialBackoff.Std(),
 			MaxBackoff:     u.Restart.MaxBackoff.Std(),
 		})

@@ -208,6 +208,12 @@ type Upstream struct {
 
 	// AllowMethods lists extra, non-standard methods forwarded to this server.
 	AllowMethods []string
+
+	// Namespace prefixes this server's tool, prompt and resource-template names with
+	// "<name><separator>" (default true). At most one upstream may set it to false; its
+	// names are then offered as they are, which lets a gateway in front of a single server
+	// be a drop-in replacement for it.
+	Namespace bool
 }
 
 // ClientTLS configures TLS towards an HTTPS upstream. File paths are relative to the config

@@ -176,6 +176,7 @@ func TestGood(t *testing.T) {
 					Sharing:        SharingShared,
 					Restart:        Restart{Duration(500 * time.Millisecond), Duration(30 * time.Second)},
 					RequestTimeout: Duration(2 * time.Minute),
+					Namespace:      true,
 				}
 				if !reflect.DeepEqual(u, want) {
 					t.Errorf("upstream = %+v\nwant %+v", u, want)
@@ -381,6 +382,8 @@ func TestBad(t *testing.T) {
 		{"client cert without key", "upstreams: [{name: a, url: 'https://h', tls: {cert_file: cert.pem}}]\n", []string{"upstreams[0].tls.key_file: required when cert_file is set"}},
 		{"cwd missing", "upstreams: [{name: a, command: x, cwd: nowhere}]\n", []string{`upstreams[0].cwd: "nowhere" does not exist`}},
 		{"cwd is file", "upstreams: [{name: a, command: x, cwd: token.txt}]\n", []string{`"token.txt" is not a directory`}},
+		{"two plain upstreams", "upstreams: [{name: a, command: x, namespace: false}, {name: b, command: y, namespace: false}]\n", []string{`upstreams[1].namespace: only one upstream may have namespace: false ("a" already has)`}},
+		{"namespace not bool", "upstreams: [{name: a, command: x, namespace: maybe}]\n", []string{`upstreams[0].namespace: must be true or false`}},
 		{"allow_methods dup", "upstreams: [{name: a, command: x, allow_methods: [m, m]}]\n", []string{`upstreams[0].allow_methods[1]: "m" is listed twice`}},
 		{"args not list", "upstreams: [{name: a, command: x, args: '-y'}]\n", []string{"upstreams[0].args: must be a list of strings"}},
 		{"args nested", "upstreams: [{name: a, command: x, args: [[a]]}]\n", []string{"upstreams[0].args[0]: must be a string, not a list"}},

@@ -39,7 +39,7 @@ func upstreamKeys() []string {
 	keys := []string{"name", "transport"}
 	keys = append(keys, stdioKeys()...)
 	keys = append(keys, httpKeys()...)
-	return append(keys, "sharing", "restart", "request_timeout", "allow_methods")
+	return append(keys, "sharing", "restart", "request_timeout", "allow_methods", "namespace")
 }
 
 func clientTLSKeys() []string {
@@ -254,15 +254,14 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 		}
 	}
 	counts := []struct {
-		key     string
-		dst     *int
-		zeroOK  bool
-		meaning string
+		key    string
+		dst    *int
+		zeroOK bool
 	}{
-		{"max_pending_requests", &l.MaxPendingRequests, false, ""},
-		{"max_sessions_per_client", &l.MaxSessionsPerClient, false, ""},
-		{"max_sessions", &l.MaxSessions, false, ""},
-		{"event_buffer", &l.EventBuffer, true, ""},
+		{"max_pending_requests", &l.MaxPendingRequests, false},
+		{"max_sessions_per_client", &l.MaxSessionsPerClient, false},
+		{"max_sessions", &l.MaxSessions, false},
+		{"event_buffer", &l.EventBuffer, true},
 	}
 	for _, c := range counts {
 		e, ok := f[c.key]
@@ -380,10 +379,18 @@ func (d *decoder) upstreams(n *yaml.Node, path string, cfg *Config, sep string) 
 	}
 	firstLine := make(map[string]int)
 	cfg.Upstreams = make([]Upstream, len(v.Content))
+	plain := ""
 	for i, item := range v.Content {
 		p := index(path, i)
 		u := &cfg.Upstreams[i]
+		u.Namespace = true
 		nameNode := d.upstream(item, p, u, sep)
+		if !u.Namespace {
+			if plain != "" {
+				d.add(item, join(p, "namespace"), "only one upstream may have namespace: false (%q already has)", plain)
+			}
+			plain = u.Name
+		}
 		if u.Name == "" || nameNode == nil {
 			continue
 		}
@@ -470,6 +477,9 @@ func (d *decoder) upstream(n *yaml.Node, path string, u *Upstream, sep string) *
 	}
 	if e, ok := f["request_timeout"]; ok {
 		u.RequestTimeout, _ = d.nonNegDuration(e.val, join(path, "request_timeout"))
+	}
+	if e, ok := f["namespace"]; ok {
+		u.Namespace, _ = d.boolean(e.val, join(path, "namespace"))
 	}
 	if e, ok := f["allow_methods"]; ok {
 		p := join(path, "allow_methods")

@@ -135,12 +135,15 @@ func (g *Gateway) initialize(ctx context.Context, s *Session, msg *jsonrpc.Messa
 
 // split resolves a namespaced name to its server and the upstream's own name.
 func (g *Gateway) split(name string) (*server, string, bool) {
-	srvName, rest, ok := strings.Cut(name, g.sep)
-	if !ok || rest == "" {
-		return nil, "", false
+	if srvName, rest, ok := strings.Cut(name, g.sep); ok && rest != "" {
+		if srv := g.byName[srvName]; srv != nil && !srv.plain {
+			return srv, rest, true
+		}
 	}
-	srv := g.byName[srvName]
-	return srv, rest, srv != nil
+	if g.plain != nil && name != "" {
+		return g.plain, name, true
+	}
+	return nil, "", false
 }
 
 // forwardNamed forwards tools/call and prompts/get to the server named by the prefix.

@@ -50,6 +50,7 @@ type Gateway struct {
 	logger        *slog.Logger
 	servers       []*server
 	byName        map[string]*server
+	plain         *server // the server whose names carry no prefix, if any
 	pipe          *Pipeline
 	cursorKey     []byte
 
@@ -92,6 +93,12 @@ func New(opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway: upstream name %q contains the separator %q", spec.Name, g.sep)
 		}
 		s := newServer(g, spec)
+		if s.plain {
+			if g.plain != nil {
+				return nil, fmt.Errorf("gateway: upstreams %q and %q both have plain names", g.plain.name, s.name)
+			}
+			g.plain = s
+		}
 		g.servers = append(g.servers, s)
 		g.byName[spec.Name] = s
 	}

@@ -208,7 +208,7 @@ func (g *Gateway) page(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 				}
 			}
 		}
-		if kind.namespace {
+		if kind.namespace && !srv.plain {
 			if name, ok := jsonrpc.StringMember(it, "name"); ok {
 				it = jsonrpc.SetMember(it, "name", jsonrpc.Quote(srv.name+g.sep+name))
 			}

@@ -18,6 +18,7 @@ type server struct {
 	name         string
 	dialer       upstream.Dialer
 	shared       bool
+	plain        bool // names offered without prefix
 	timeout      time.Duration
 	allowMethods map[string]bool
 	logger       *slog.Logger
@@ -41,8 +42,10 @@ type UpstreamSpec struct {
 	Shared         bool // one connection for all sessions (else one per session)
 	RequestTimeout time.Duration
 	AllowMethods   []string
-	MinBackoff     time.Duration
-	MaxBackoff     time.Duration
+	// Plain offers this server's names without the "<name><separator>" prefix (at most one).
+	Plain      bool
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
 }
 
 func newServer(g *Gateway, spec UpstreamSpec) *server {
@@ -51,6 +54,7 @@ func newServer(g *Gateway, spec UpstreamSpec) *server {
 		name:         spec.Name,
 		dialer:       spec.Dialer,
 		shared:       spec.Shared,
+		plain:        spec.Plain,
 		timeout:      spec.RequestTimeout,
 		allowMethods: make(map[string]bool),
 		logger:       g.logger.With("upstream", spec.Name),

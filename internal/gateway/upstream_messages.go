@@ -42,6 +42,11 @@ func (g *Gateway) serverRequest(l *leg, m *jsonrpc.Message, rc *call) {
 		return
 	}
 	sess, st := g.target(l, rc)
+	if sess == nil && m.Method == "roots/list" {
+		// A shared upstream asking outside any call: no client's roots apply, so it gets none.
+		go g.replyUpstream(l, jsonrpc.Response(m.ID, []byte(`{"roots":[]}`)))
+		return
+	}
 	if sess == nil {
 		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeInternalError, "gateway: no client session to route this request to", nil))
 		return

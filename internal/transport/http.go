@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,8 +281,10 @@ func (h *HTTPHandler) lookup(w http.ResponseWriter, r *http.Request) *httpSessio
 		httpError(w, http.StatusNotFound, nil, jsonrpc.CodeInvalidRequest, "session not found (expired or terminated): initialize a new one")
 		return nil
 	}
-	if v := r.Header.Get("Mcp-Protocol-Version"); v != "" && v != hs.sess.ProtocolVersion() {
-		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, fmt.Sprintf("MCP-Protocol-Version %q does not match the session's negotiated version %q", v, hs.sess.ProtocolVersion()))
+	// The header must name a version the gateway speaks. Clients are not held to the exact
+	// negotiated one: deployed clients (and the conformance suite) send older values.
+	if v := r.Header.Get("Mcp-Protocol-Version"); v != "" && !slices.Contains(gateway.SupportedVersions(), v) {
+		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, fmt.Sprintf("unsupported MCP-Protocol-Version %q (supported: %s)", v, strings.Join(gateway.SupportedVersions(), ", ")))
 		return nil
 	}
 	hs.lastActive.Store(time.Now().UnixNano())
