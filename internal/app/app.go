@@ -43,7 +43,16 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
 		}
+		var sl *upstream.Stateless
+		if u.Transport == config.TransportStreamableHTTP {
+			client, err := httpClient(u)
+			if err != nil {
+				return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
+			}
+			sl = &upstream.Stateless{Name: u.Name, URL: u.URL, Headers: headerFunc(u.Headers), Client: client, MaxMessage: int(cfg.Limits.MaxMessageBytes.Int64())}
+		}
 		specs = append(specs, gateway.UpstreamSpec{
+			Stateless:      sl,
 			Name:           u.Name,
 			Dialer:         d,
 			Shared:         u.Sharing == config.SharingShared,

@@ -189,6 +189,9 @@ func (g *Gateway) forward(ctx context.Context, s *Session, msg *jsonrpc.Message,
 func (g *Gateway) call(ctx context.Context, s *Session, msg *jsonrpc.Message, st Stream, srv *server, params []byte) (*jsonrpc.Message, error) {
 	ctx, cancel := context.WithTimeout(ctx, srv.timeout)
 	defer cancel()
+	if s.modern && srv.modernOK(ctx) {
+		return g.statelessCall(ctx, s, msg, st, srv, params)
+	}
 	l, err := srv.legFor(ctx, s)
 	if err != nil {
 		return nil, err

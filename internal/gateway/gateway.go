@@ -153,7 +153,10 @@ func (g *Gateway) SessionCount() int {
 }
 
 // NewSession opens a client-facing session. remote names the client (its address).
-func (g *Gateway) NewSession(remote string) *Session {
+func (g *Gateway) NewSession(remote string) *Session { return g.newSession(remote, true) }
+
+// newSession builds a session; register makes it reachable by broadcasts (list changes).
+func (g *Gateway) newSession(remote string, register bool) *Session {
 	idb := make([]byte, 16)
 	rand.Read(idb) // crypto/rand: session ids must not be guessable
 	ctx, cancel := context.WithCancel(g.ctx)
@@ -171,9 +174,11 @@ func (g *Gateway) NewSession(remote string) *Session {
 		cancelFuncs: make(map[string]context.CancelFunc),
 	}
 	s.logger = g.logger.With("session", s.id)
-	g.mu.Lock()
-	g.sessions[s] = struct{}{}
-	g.mu.Unlock()
+	if register {
+		g.mu.Lock()
+		g.sessions[s] = struct{}{}
+		g.mu.Unlock()
+	}
 	return s
 }
 
@@ -181,6 +186,14 @@ func (g *Gateway) removeSession(s *Session) {
 	g.mu.Lock()
 	delete(g.sessions, s)
 	g.mu.Unlock()
+}
+
+func notificationMethod(b []byte) string {
+	m, err := jsonrpc.Parse(b)
+	if err != nil {
+		return ""
+	}
+	return m.Method
 }
 
 // sessionsOf returns the sessions a message from leg l may reach: its owner, or (shared legs)
@@ -193,7 +206,7 @@ func (g *Gateway) sessionsOf(l *leg) []*Session {
 	defer g.mu.Unlock()
 	out := make([]*Session, 0, len(g.sessions))
 	for s := range g.sessions {
-		if s.Initialized() {
+		if s.Initialized() && (!l.forStateless || s.listen != nil) {
 			out = append(out, s)
 		}
 	}
@@ -237,6 +250,11 @@ func (g *Gateway) upstreamRestored(s *server) {
 	g.mu.Unlock()
 	for _, sess := range sessions {
 		for _, n := range notes {
+			if f := sess.listen; f != nil {
+				if n = f.forListener(notificationMethod(n), nil, n); n == nil {
+					continue
+				}
+			}
 			sess.notify(n, nil)
 		}
 	}

@@ -24,6 +24,9 @@ type leg struct {
 	conn   upstream.Conn
 	logger *slog.Logger
 	owner  *Session // nil for a shared leg
+	// forStateless marks the leg that serves stateless clients of a per-session server:
+	// its broadcasts go to listen streams only.
+	forStateless bool
 
 	nextID atomic.Int64
 	seq    atomic.Uint64

@@ -33,7 +33,20 @@ type server struct {
 	failures int
 	caps     serverCaps // last known capabilities
 	hasCaps  bool
+
+	stateless *upstream.Stateless
+	modern    modernState
+	slLeg     *leg       // session-based leg for stateless clients of a per-session server
+	slMu      sync.Mutex // serialises dialling slLeg
 }
+
+type modernState uint8
+
+const (
+	modernUnknown modernState = iota
+	modernYes
+	modernNo
+)
 
 // UpstreamSpec describes one upstream to the gateway.
 type UpstreamSpec struct {
@@ -45,6 +58,9 @@ type UpstreamSpec struct {
 	// Plain offers this server's names without the "<name><separator>" prefix (at most one).
 	Plain      bool
 	MinBackoff time.Duration
+	// Stateless, if set, reaches the same upstream with the stateless revision; requests of
+	// 2026-07-28 clients go that way when the upstream speaks it.
+	Stateless  *upstream.Stateless
 	MaxBackoff time.Duration
 }
 
@@ -61,6 +77,7 @@ func newServer(g *Gateway, spec UpstreamSpec) *server {
 		minBackoff:   spec.MinBackoff,
 		maxBackoff:   spec.MaxBackoff,
 		ready:        make(chan struct{}),
+		stateless:    spec.Stateless,
 	}
 	if s.timeout <= 0 {
 		s.timeout = 2 * time.Minute
@@ -168,10 +185,31 @@ func (s *server) legFor(ctx context.Context, sess *Session) (*leg, error) {
 		}
 		return l, nil
 	}
+	if sess.modern {
+		return s.statelessLeg(ctx, sess)
+	}
 	return sess.ownLeg(ctx, s)
 }
 
-// dialFor opens a per-session leg, respecting the server's backoff after failures.
+// statelessLeg is the session-based connection that serves the stateless clients of a
+// per-session server that does not speak the stateless revision itself.
+func (s *server) statelessLeg(ctx context.Context, sess *Session) (*leg, error) {
+	s.slMu.Lock()
+	defer s.slMu.Unlock()
+	if l := s.slLeg; l != nil && !l.isClosed() {
+		return l, nil
+	}
+	l, err := s.dialFor(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	l.forStateless = true
+	s.slLeg = l
+	return l, nil
+}
+
+// dialFor opens a per-session leg (sess nil: a gateway-owned one), respecting the server's
+// backoff after failures.
 func (s *server) dialFor(ctx context.Context, sess *Session) (*leg, error) {
 	s.mu.Lock()
 	if wait := time.Until(s.retryAt); wait > 0 && s.lastErr != nil {
@@ -183,14 +221,18 @@ func (s *server) dialFor(ctx context.Context, sess *Session) (*leg, error) {
 	l := newLeg(s, sess)
 	dctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	err := l.dial(dctx, sess.upstreamInitParams())
+	init := s.g.sharedInitParams()
+	if sess != nil {
+		init = sess.upstreamInitParams()
+	}
+	err := l.dial(dctx, init)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
 		s.failures++
 		s.lastErr = err
 		s.retryAt = time.Now().Add(s.backoff(s.failures))
-		s.logger.Warn("upstream unavailable", "session", sess.id, "err", err)
+		s.logger.Warn("upstream unavailable", "err", err)
 		return nil, upstreamError(s.name, err)
 	}
 	s.failures, s.lastErr = 0, nil

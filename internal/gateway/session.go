@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,11 @@ type Session struct {
 	closed      bool
 	cursorKey   []byte
 	cancelFuncs map[string]context.CancelFunc // client request id → cancel
+
+	// The stateless revision: a session lives for one request (or one listen stream).
+	modern bool
+	fwd    http.Header   // request headers forwarded upstream (Mcp-Param-*)
+	listen *listenFilter // set on a subscriptions/listen stream
 }
 
 type outCall struct {

@@ -73,6 +73,12 @@ func (g *Gateway) serverRequest(l *leg, m *jsonrpc.Message, rc *call) {
 		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("client does not support %s", m.Method), nil))
 		return
 	}
+	if sess.modern {
+		// A stateless (2026-07-28) client cannot be sent requests mid-call; bridging them into
+		// input_required rounds is not implemented yet, so the upstream hears why.
+		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("gateway: the client speaks protocol %s, which has no server-to-client %s mid-call", ModernVersion, m.Method), nil))
+		return
+	}
 	go func() {
 		env := &Envelope{Dir: ServerToClient, Session: sess, Msg: m, Method: m.Method, Server: l.srv.name}
 		if err := g.pipe.Run(sess.ctx, env); err != nil {
@@ -109,6 +115,9 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 			sess.mu.Lock()
 			min := sess.logLevel
 			sess.mu.Unlock()
+			if min == "" && sess.modern {
+				continue // the stateless revision logs only when the request asked for it
+			}
 			if min != "" && logLevelRank(level) < logLevelRank(min) {
 				continue
 			}
@@ -160,7 +169,15 @@ func (g *Gateway) recipients(l *leg, rc *call) []*Session {
 	if rc != nil && rc.sess != nil {
 		return []*Session{rc.sess}
 	}
-	return g.sessionsOf(l)
+	out := g.sessionsOf(l)
+	if l.owner == nil {
+		// One-request sessions of the stateless revision are not registered for broadcasts;
+		// the call in flight is the best guess at whom the message concerns.
+		if c := l.latestCall(); c != nil && c.sess != nil && c.sess.modern {
+			out = append(out, c.sess)
+		}
+	}
+	return out
 }
 
 func (g *Gateway) streamFor(sess *Session, rc *call) Stream {
@@ -172,6 +189,11 @@ func (g *Gateway) streamFor(sess *Session, rc *call) Stream {
 
 // deliver runs the pipeline on a notification and sends it.
 func (g *Gateway) deliver(sess *Session, l *leg, m *jsonrpc.Message, b []byte, st Stream) {
+	if f := sess.listen; f != nil {
+		if b = f.forListener(m.Method, m.Params, b); b == nil {
+			return
+		}
+	}
 	env := &Envelope{Dir: ServerToClient, Session: sess, Msg: m, Method: m.Method, Server: l.srv.name, Out: b}
 	if err := g.pipe.Run(sess.ctx, env); err != nil {
 		sess.logger.Warn("notification withheld", "method", m.Method, "err", err)

@@ -44,7 +44,7 @@ type Message struct {
 	Result []byte // raw result of a success response
 	Error  []byte // raw error object of an error response
 
-	id, params, result span
+	id, params, result, errObj span
 }
 
 // Sentinel errors; Parse wraps them with detail.
@@ -208,6 +208,7 @@ func (m *Message) parse() error {
 		m.Kind = KindResponse
 		m.Result = b[m.result.start:m.result.end]
 	case seen&seenError != 0:
+		m.errObj = errSpan
 		if !m.id.present() {
 			return fmt.Errorf("%w: an error response needs an id", ErrInvalid)
 		}
@@ -243,6 +244,11 @@ func (m *Message) WithParams(params []byte) []byte {
 // WithResult returns a copy of the message bytes with the result replaced.
 func (m *Message) WithResult(result []byte) []byte {
 	return splice(m.Raw, m.result.start, m.result.end, result)
+}
+
+// WithError returns a copy of the message bytes with the error object replaced.
+func (m *Message) WithError(errObj []byte) []byte {
+	return splice(m.Raw, m.errObj.start, m.errObj.end, errObj)
 }
 
 // WithIDAndParams replaces both in one copy.

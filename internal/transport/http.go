@@ -329,6 +329,10 @@ func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if isModern(r, msg) {
+		h.postModern(w, r, msg)
+		return
+	}
 	if msg.Kind == jsonrpc.KindRequest && msg.Method == "initialize" {
 		if r.Header.Get("Mcp-Session-Id") != "" {
 			httpError(w, http.StatusBadRequest, msg.ID, jsonrpc.CodeInvalidRequest, "initialize must not carry Mcp-Session-Id")
@@ -412,7 +416,11 @@ func (h *HTTPHandler) pump(w http.ResponseWriter, r *http.Request, es *eventStre
 			if h.opts.WriteTimeout > 0 {
 				rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
 			}
-			if err := sw.WriteEvent(sse.Event{ID: es.eventID(e.seq), HasID: true, Name: "message", Data: e.data}); err != nil {
+			ev := sse.Event{Name: "message", Data: e.data}
+			if !es.noIDs {
+				ev.ID, ev.HasID = es.eventID(e.seq), true
+			}
+			if err := sw.WriteEvent(ev); err != nil {
 				return false
 			}
 			last = e.seq

@@ -23,6 +23,7 @@ type eventStream struct {
 	closed   bool
 	attached bool   // a connection is writing this stream now
 	sent     uint64 // highest seq written to a connection
+	noIDs    bool   // events carry no id (the stateless revision has no resumption)
 }
 
 func (s *eventStream) markSent(seq uint64) {

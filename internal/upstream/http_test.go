@@ -203,7 +203,7 @@ func newMCPServer() *mcp.Server {
 }
 
 const (
-	msgInitialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"gatehouse-test","version":"0"}}}`
+	msgInitialize  = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"gatehouse-test","version":"0"}}}`
 	msgInitialized = `{"jsonrpc":"2.0","method":"notifications/initialized"}`
 	msgSetLevel    = `{"jsonrpc":"2.0","id":"lvl","method":"logging/setLevel","params":{"level":"debug"}}`
 	msgToolsList   = `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
@@ -384,7 +384,9 @@ func jsonSession(t *testing.T, c Conn, col *collector) {
 	}
 	c.SetProtocolVersion("2025-06-18")
 	send(t, c, msgInitialized)
-	send(t, c, msgToolsCall)
+	// Without a progress token: in JSON mode the SDK sends progress on the GET stream,
+	// which may not be connected yet.
+	send(t, c, `{"jsonrpc":"2.0","id":"call-1","method":"tools/call","params":{"name":"work","arguments":{"label":"x"}}}`)
 	if r := col.wait(t, "tools/call response", withID(`"call-1"`)); string(r.related) != `"call-1"` || !strings.Contains(r.msg, "done x") {
 		t.Errorf("tools/call: %s related %q", r.msg, r.related)
 	}
@@ -488,6 +490,7 @@ func writeSSE(w http.ResponseWriter, events ...sse.Event) {
 func sseHeaders(w http.ResponseWriter) {
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
+	http.NewResponseController(w).Flush()
 }
 
 func msgEvent(id, data string) sse.Event {
