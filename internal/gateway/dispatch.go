@@ -72,13 +72,17 @@ func (g *Gateway) initialize(ctx context.Context, s *Session, msg *jsonrpc.Messa
 	// upstream that fails is left out and tried again on first use.
 	var wg sync.WaitGroup
 	for _, srv := range g.servers {
-		if srv.shared {
+		if srv.shared || srv.isModernOnly() {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if _, err := s.ownLeg(ctx, srv); err != nil {
+				if srv.stateless != nil && srv.modernOK(ctx) {
+					srv.setModernOnly(err)
+					return
+				}
 				s.logger.Warn("upstream not connected at initialize", "upstream", srv.name, "err", err)
 			}
 		}()
@@ -192,8 +196,22 @@ func (g *Gateway) call(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 	if s.modern && srv.modernOK(ctx) {
 		return g.statelessCall(ctx, s, msg, st, srv, params)
 	}
+	if !s.modern && srv.isModernOnly() {
+		return g.statelessCall(ctx, s, msg, st, srv, s.withModernMeta(params))
+	}
+	if s.modern {
+		// Towards a session-based upstream the per-request protocol data must go: servers
+		// refuse a session request that claims the stateless revision.
+		params = stripModernMeta(params)
+	}
 	l, err := srv.legFor(ctx, s)
 	if err != nil {
+		// An upstream that refuses a session but speaks the stateless revision is still
+		// reachable: requests go to it one by one, with the session's client data as _meta.
+		if srv.stateless != nil && srv.modernOK(ctx) {
+			srv.setModernOnly(err)
+			return g.statelessCall(ctx, s, msg, st, srv, s.withModernMeta(params))
+		}
 		return nil, err
 	}
 	env := &Envelope{Msg: msg}

@@ -464,12 +464,13 @@ func (g *Gateway) statelessCall(ctx context.Context, s *Session, msg *jsonrpc.Me
 	for k, vs := range s.fwd {
 		hdr[k] = vs
 	}
-	hdr.Set("Mcp-Protocol-Version", s.client.ProtocolVersion)
+	hdr.Set("Mcp-Protocol-Version", ModernVersion)
 	hdr.Set("Mcp-Method", msg.Method)
 	if name, ok := NameHeader(msg.Method, params); ok {
 		hdr.Set("Mcp-Name", EncodeHeaderValue(name))
 	}
 	var final *jsonrpc.Message
+	inputRequired := false
 	_, err := srv.stateless.Do(ctx, body, hdr, func(b []byte) {
 		m, err := jsonrpc.Parse(b)
 		if err != nil {
@@ -480,6 +481,14 @@ func (g *Gateway) statelessCall(ctx context.Context, s *Session, msg *jsonrpc.Me
 		case jsonrpc.KindResponse:
 			if string(m.ID) == string(msg.ID) {
 				final = m
+				if !s.modern {
+					if rt, _ := jsonrpc.StringMember(m.Result, "resultType"); rt == "input_required" {
+						// Bridging input_required into server-to-client requests for a
+						// session-based client is not implemented: say so plainly.
+						final = nil
+						inputRequired = true
+					}
+				}
 			}
 		case jsonrpc.KindNotification:
 			if m.Method == "notifications/message" && s.logLevel == "" {
@@ -497,6 +506,9 @@ func (g *Gateway) statelessCall(ctx context.Context, s *Session, msg *jsonrpc.Me
 	})
 	if final != nil {
 		return final, nil
+	}
+	if inputRequired {
+		return nil, &Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("upstream %q asked for client input (input_required, protocol %s); the gateway does not relay that to session-based clients", srv.name, ModernVersion), Data: map[string]string{"server": srv.name}}
 	}
 	if err == nil {
 		err = fmt.Errorf("the response stream ended without a response")
@@ -523,4 +535,64 @@ func (g *Gateway) relayListen(ctx context.Context, s *Session, msg *jsonrpc.Mess
 	if err != nil && ctx.Err() == nil {
 		s.logger.Warn("upstream listen stream ended", "upstream", srv.name, "err", err)
 	}
+}
+
+func (s *server) isModernOnly() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modernOnly
+}
+
+func (s *server) setModernOnly(cause error) {
+	s.mu.Lock()
+	already := s.modernOnly
+	s.modernOnly = true
+	s.lastErr = nil
+	s.mu.Unlock()
+	if !already {
+		s.logger.Info("upstream speaks only the stateless revision; session-based clients reach it request by request", "initialize_error", cause)
+	}
+}
+
+// withModernMeta adds the per-request _meta of the stateless revision to params of a
+// session-based client's request: the protocol version, and the capabilities and client
+// info the client declared at initialize.
+func (s *Session) withModernMeta(params []byte) []byte {
+	if params == nil {
+		params = []byte("{}")
+	}
+	s.mu.Lock()
+	init := s.client.Params
+	s.mu.Unlock()
+	caps, ok := jsonrpc.Member(init, "capabilities")
+	if !ok {
+		caps = []byte("{}")
+	}
+	params = jsonrpc.SetPath(params, jsonrpc.Quote(ModernVersion), "_meta", metaVersion)
+	params = jsonrpc.SetPath(params, caps, "_meta", metaCapabilities)
+	if info, ok := jsonrpc.Member(init, "clientInfo"); ok {
+		params = jsonrpc.SetPath(params, info, "_meta", metaClientInfo)
+	}
+	if lvl := s.logLevel; lvl != "" {
+		params = jsonrpc.SetPath(params, jsonrpc.Quote(lvl), "_meta", metaLogLevel)
+	}
+	return params
+}
+
+// stripModernMeta removes the stateless revision's per-request keys from params._meta (and
+// _meta itself when nothing else is left in it).
+func stripModernMeta(params []byte) []byte {
+	meta, ok := jsonrpc.Member(params, "_meta")
+	if !ok || len(meta) == 0 || meta[0] != '{' {
+		return params
+	}
+	for _, k := range []string{metaVersion, metaCapabilities, metaClientInfo, metaLogLevel} {
+		meta = jsonrpc.DeleteMember(meta, k)
+	}
+	empty := true
+	jsonrpc.EachMember(meta, func(string, []byte) bool { empty = false; return false })
+	if empty {
+		return jsonrpc.DeleteMember(params, "_meta")
+	}
+	return jsonrpc.SetMember(params, "_meta", meta)
 }

@@ -34,10 +34,11 @@ type server struct {
 	caps     serverCaps // last known capabilities
 	hasCaps  bool
 
-	stateless *upstream.Stateless
-	modern    modernState
-	slLeg     *leg       // session-based leg for stateless clients of a per-session server
-	slMu      sync.Mutex // serialises dialling slLeg
+	stateless  *upstream.Stateless
+	modern     modernState
+	modernOnly bool       // refuses sessions; reached with the stateless revision only
+	slLeg      *leg       // session-based leg for stateless clients of a per-session server
+	slMu       sync.Mutex // serialises dialling slLeg
 }
 
 type modernState uint8

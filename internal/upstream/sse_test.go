@@ -33,7 +33,7 @@ func TestLegacySSEWithSDKServer(t *testing.T) {
 	server := newMCPServer()
 	rec := &recorder{next: mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return server }, nil)}
 	ts := httptest.NewServer(rec)
-	defer ts.Close()
+	t.Cleanup(ts.Close)
 
 	c, col := dialSSE(t, &LegacySSE{URL: ts.URL + "/sse", Headers: func(context.Context) (http.Header, error) {
 		return http.Header{"X-Api-Key": {"k1"}}, nil
@@ -114,7 +114,7 @@ func TestLegacySSERelativeEndpoint(t *testing.T) {
 		}}
 	rec := &recorder{next: ls}
 	ts := httptest.NewServer(rec)
-	defer ts.Close()
+	t.Cleanup(ts.Close)
 	c, col := dialSSE(t, &LegacySSE{URL: ts.URL + "/base/sse"})
 	c.SetProtocolVersion("2024-11-05")
 	send(t, c, `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`)
@@ -154,7 +154,7 @@ func TestLegacySSEDialErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := httptest.NewServer(tc.handler)
-			defer ts.Close()
+			t.Cleanup(ts.Close)
 			ctx := testCtx(t)
 			if tc.timeout > 0 {
 				var cancel context.CancelFunc
@@ -186,7 +186,7 @@ func TestLegacySSEStreamFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ls := &legacyServer{endpoint: "/msg", events: make(chan sse.Event, 1)}
 			ts := httptest.NewServer(ls)
-			defer ts.Close()
+			t.Cleanup(ts.Close)
 			c, col := dialSSE(t, &LegacySSE{URL: ts.URL, MaxMessage: 100})
 			// Other event types and id-only events are ignored.
 			ls.events <- sse.Event{Name: "ping", Data: []byte("x")}
@@ -210,7 +210,7 @@ func TestLegacySSEStreamFailures(t *testing.T) {
 func TestLegacySSEPostStatus(t *testing.T) {
 	ls := &legacyServer{endpoint: "/msg", events: make(chan sse.Event), status: http.StatusBadRequest}
 	ts := httptest.NewServer(ls)
-	defer ts.Close()
+	t.Cleanup(ts.Close)
 	c, _ := dialSSE(t, &LegacySSE{Name: "old", URL: ts.URL})
 	err := c.Send(testCtx(t), []byte(msgToolsList))
 	var se *StatusError
