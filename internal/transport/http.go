@@ -392,10 +392,13 @@ func (h *HTTPHandler) respond(w http.ResponseWriter, r *http.Request, hs *httpSe
 	defer es.detach()
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	if h.pump(w, r, es, 0) {
+	if h.pump(w, r, es, 0, primes(hs)) {
 		h.dropStream(hs, es)
 	}
 }
+
+// primes reports whether the session's protocol asks for priming events (2025-11-25 on).
+func primes(hs *httpSession) bool { return hs.sess.ProtocolVersion() >= "2025-11-25" }
 
 func (h *HTTPHandler) dropStream(hs *httpSession, es *eventStream) {
 	hs.mu.Lock()
@@ -405,9 +408,16 @@ func (h *HTTPHandler) dropStream(hs *httpSession, es *eventStream) {
 
 // pump writes es's events after seq last until the stream completes (true) or the client goes
 // away (false).
-func (h *HTTPHandler) pump(w http.ResponseWriter, r *http.Request, es *eventStream, last uint64) bool {
+func (h *HTTPHandler) pump(w http.ResponseWriter, r *http.Request, es *eventStream, last uint64, prime bool) bool {
 	sw := sse.NewWriter(w)
 	rc := http.NewResponseController(w)
+	if prime && !es.noIDs {
+		// 2025-11-25: an event with an id and no data first, so that a client whose stream
+		// breaks before the first message can still resume.
+		if err := sw.WriteEvent(sse.Event{ID: es.eventID(last), HasID: true}); err != nil {
+			return false
+		}
+	}
 	keep := time.NewTicker(h.opts.KeepAlive)
 	defer keep.Stop()
 	for {
@@ -539,7 +549,7 @@ func (h *HTTPHandler) get(w http.ResponseWriter, r *http.Request) {
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	http.NewResponseController(w).Flush()
-	if h.pump(w, r, es, last) && resumed {
+	if h.pump(w, r, es, last, primes(hs)) && resumed {
 		h.dropStream(hs, es)
 	}
 }

@@ -113,5 +113,5 @@ func (h *HTTPHandler) postModern(w http.ResponseWriter, r *http.Request, msg *js
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	h.pump(w, r, es, 0)
+	h.pump(w, r, es, 0, false)
 }
