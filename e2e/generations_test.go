@@ -32,6 +32,17 @@ func startGoUpstream(t *testing.T, stateless, refuseInitialize bool) string {
 			}
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: gen + ":" + args.Text}}}, nil, nil
 		})
+	mcp.AddTool(srv, &mcp.Tool{Name: "ask", Description: "asks the client for a sample mid-call"},
+		func(ctx context.Context, req *mcp.CallToolRequest, args in) (*mcp.CallToolResult, any, error) {
+			res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{
+				MaxTokens: 10,
+				Messages:  []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: args.Text}}},
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "sampled:" + res.Content.(*mcp.TextContent).Text}}}, nil, nil
+		})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: stateless})
 	var handler http.Handler = h
 	if refuseInitialize {
@@ -175,4 +186,52 @@ func TestStatelessHeaderRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSamplingAcrossGenerations: a session-based upstream asks for sampling mid-call. A
+// 2025-11-25 client gets the request on its stream; a 2026-07-28 client gets an
+// input_required round, answers it, and the upstream's call completes with its answer. A
+// 2026-07-28 client that did not declare sampling gets -32021.
+func TestSamplingAcrossGenerations(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	up := startGoUpstream(t, false, false)
+	gh := StartGatehouse(t, "log: {level: debug, format: text}\nupstreams:\n"+UpstreamHTTPYAML("up", up, ""))
+	sampler := func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+		text := req.Params.Messages[0].Content.(*mcp.TextContent).Text
+		return &mcp.CreateMessageResult{Role: "assistant", Model: "test", Content: &mcp.TextContent{Text: "echo(" + text + ")"}}, nil
+	}
+	for _, version := range []string{"2025-11-25", ""} {
+		t.Run("client "+version, func(t *testing.T) {
+			c := mcp.NewClient(&mcp.Implementation{Name: "sampler", Version: "1"}, &mcp.ClientOptions{CreateMessageHandler: sampler})
+			var opts *mcp.ClientSessionOptions
+			if version != "" {
+				opts = &mcp.ClientSessionOptions{ProtocolVersion: version}
+			}
+			cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cs.Close()
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__ask", Arguments: map[string]any{"text": "q1"}})
+			if err != nil {
+				t.Fatalf("tools/call: %v", err)
+			}
+			if got := res.Content[0].(*mcp.TextContent).Text; got != "sampled:echo(q1)" {
+				t.Fatalf("result %q", got)
+			}
+		})
+	}
+	t.Run("2026 client without sampling", func(t *testing.T) {
+		c := mcp.NewClient(&mcp.Implementation{Name: "plain", Version: "1"}, nil)
+		cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cs.Close()
+		_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__ask", Arguments: map[string]any{"text": "q1"}})
+		if err == nil || !strings.Contains(err.Error(), "-32021") && !strings.Contains(err.Error(), "sampling") {
+			t.Fatalf("want a missing-capability error, got %v", err)
+		}
+	})
 }

@@ -60,6 +60,9 @@ type Gateway struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+
+	parkMu sync.Mutex
+	parks  map[string]*parked // calls of stateless clients waiting for input, by requestState
 }
 
 // New builds a gateway. Start connects the shared upstreams.

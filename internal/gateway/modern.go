@@ -117,6 +117,10 @@ func (g *Gateway) HandleModern(ctx context.Context, remote string, msg *jsonrpc.
 	if err != nil {
 		return errorResponse(msg.ID, err)
 	}
+	if mrtrMethods[msg.Method] {
+		// May park the call across client rounds; it closes the session itself.
+		return g.modernize(msg.Method, g.runBridged(ctx, s, msg, st))
+	}
 	defer s.Close()
 	var resp []byte
 	switch msg.Method {

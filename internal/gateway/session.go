@@ -66,6 +66,7 @@ type Session struct {
 	modern bool
 	fwd    http.Header   // request headers forwarded upstream (Mcp-Param-*)
 	listen *listenFilter // set on a subscriptions/listen stream
+	mrtr   *mrtrState    // set while a call may be parked for input_required rounds
 }
 
 type outCall struct {

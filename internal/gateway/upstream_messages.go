@@ -52,31 +52,37 @@ func (g *Gateway) serverRequest(l *leg, m *jsonrpc.Message, rc *call) {
 		return
 	}
 	var capable bool
+	var capName string
 	sess.mu.Lock()
 	caps := sess.client.Capabilities
 	sess.mu.Unlock()
 	switch m.Method {
 	case "sampling/createMessage":
-		capable = caps.Sampling != nil
+		capable, capName = caps.Sampling != nil, "sampling"
 	case "elicitation/create":
-		capable = caps.Elicitation != nil
+		capable, capName = caps.Elicitation != nil, "elicitation"
 	case "roots/list":
-		capable = caps.Roots != nil
+		capable, capName = caps.Roots != nil, "roots"
 	default:
 		capable = l.srv.allowMethods[m.Method]
-		if !capable {
+		if !capable || sess.modern {
 			go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("gateway: method %q is not forwarded to clients", m.Method), nil))
 			return
 		}
 	}
-	if !capable {
-		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("client does not support %s", m.Method), nil))
+	if sess.modern {
+		// A stateless (2026-07-28) client is asked through input_required rounds.
+		if !sess.bridgeAsk(l, m, capable, capName) {
+			reason := fmt.Sprintf("gateway: the client (protocol %s) cannot be asked %s now", ModernVersion, m.Method)
+			if !capable {
+				reason = fmt.Sprintf("client does not support %s", m.Method)
+			}
+			go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, reason, nil))
+		}
 		return
 	}
-	if sess.modern {
-		// A stateless (2026-07-28) client cannot be sent requests mid-call; bridging them into
-		// input_required rounds is not implemented yet, so the upstream hears why.
-		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("gateway: the client speaks protocol %s, which has no server-to-client %s mid-call", ModernVersion, m.Method), nil))
+	if !capable {
+		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeMethodNotFound, fmt.Sprintf("client does not support %s", m.Method), nil))
 		return
 	}
 	go func() {

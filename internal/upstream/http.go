@@ -37,6 +37,7 @@ const (
 	// Last-Event-ID) without receiving any new event in between.
 	maxResumeAttempts = 5
 	deleteTimeout     = 5 * time.Second
+	drainTimeout      = time.Second
 	errorBodySnippet  = 512
 	// synthesizedErrorCode is the JSON-RPC error code of the error response delivered for a
 	// request whose response stream was lost (JSON-RPC "Internal error").
@@ -102,10 +103,8 @@ func (d *StreamableHTTP) Dial(ctx context.Context, h Handler) (Conn, error) {
 			d.client = newHTTPClient()
 		}
 	})
-	c := &httpConn{
-		base: newBase(d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, d.backoffBase, h),
-		url:  d.URL,
-	}
+	c := &httpConn{url: d.URL}
+	c.init(d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, d.backoffBase, h)
 	return c, nil
 }
 
@@ -191,8 +190,8 @@ type base struct {
 	closeErr  error
 }
 
-func newBase(name string, client *http.Client, headers func(context.Context) (http.Header, error),
-	max int, logger *slog.Logger, backoffBase time.Duration, h Handler) base {
+func (b *base) init(name string, client *http.Client, headers func(context.Context) (http.Header, error),
+	max int, logger *slog.Logger, backoffBase time.Duration, h Handler) {
 	if max <= 0 {
 		max = defaultHTTPMaxMessage
 	}
@@ -202,12 +201,18 @@ func newBase(name string, client *http.Client, headers func(context.Context) (ht
 	if backoffBase <= 0 {
 		backoffBase = defaultBackoffBase
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return base{
-		name: name, client: client, headers: headers, max: max,
-		log: logger.With("upstream", name), backoffBase: backoffBase, h: h,
-		ctx: ctx, cancel: cancel, done: make(chan struct{}),
+	b.name, b.client, b.headers, b.max = name, client, headers, max
+	b.log, b.backoffBase, b.h = logger.With("upstream", name), backoffBase, h
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.done = make(chan struct{})
+}
+
+// errClosed returns why the Conn ended, or ErrClosed while Close is still in progress.
+func (b *base) errClosed() error {
+	if err := b.Err(); err != nil {
+		return err
 	}
+	return fmt.Errorf("upstream %q: %w", b.name, ErrClosed)
 }
 
 func (b *base) Done() <-chan struct{} { return b.done }
@@ -316,10 +321,7 @@ func (b *base) do(ctx context.Context, req *http.Request) (resp *http.Response, 
 	if err != nil {
 		cancelReq()
 		if b.ctx.Err() != nil {
-			if e := b.Err(); e != nil {
-				return nil, nil, e
-			}
-			return nil, nil, fmt.Errorf("upstream %q: %w", b.name, ErrClosed)
+			return nil, nil, b.errClosed()
 		}
 		// *url.Error would print the URL, which may carry credentials in its query.
 		var ue *url.Error
@@ -331,9 +333,11 @@ func (b *base) do(ctx context.Context, req *http.Request) (resp *http.Response, 
 	return resp, cancelReq, nil
 }
 
-// statusError reads the start of resp's body and closes it.
+// statusError reads the start of resp's body (waiting at most drainTimeout) and closes it.
 func (b *base) statusError(method string, resp *http.Response) *StatusError {
+	t := time.AfterFunc(drainTimeout, func() { resp.Body.Close() })
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodySnippet))
+	t.Stop()
 	resp.Body.Close()
 	return &StatusError{Server: b.name, Method: method, StatusCode: resp.StatusCode, Body: printable(snippet)}
 }
@@ -354,10 +358,13 @@ func printable(b []byte) string {
 	return s
 }
 
-// drain reads (a bounded amount of) what is left of body and closes it, so that the
-// connection can be reused.
+// drain reads what is left of body, if that is little and comes at once, and closes it, so
+// that the connection can be reused. A peer that keeps the body open costs at most
+// drainTimeout.
 func drain(body io.ReadCloser) {
+	t := time.AfterFunc(drainTimeout, func() { body.Close() })
 	io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	t.Stop()
 	body.Close()
 }
 
@@ -619,7 +626,7 @@ func (c *httpConn) Send(ctx context.Context, msg []byte) error {
 	if !c.goRun(func() { defer release(); run() }) {
 		resp.Body.Close()
 		release()
-		return c.Err()
+		return c.errClosed()
 	}
 	return nil
 }

@@ -963,3 +963,34 @@ func TestSameOrigin(t *testing.T) {
 		}
 	}
 }
+
+func TestStreamableHTTPHeadersError(t *testing.T) {
+	ts, rec := scripted(t, func(w http.ResponseWriter, r *http.Request) {})
+	c, _ := dialHTTP(t, &StreamableHTTP{Name: "h", URL: ts.URL, Headers: func(context.Context) (http.Header, error) {
+		return nil, errors.New("vault sealed")
+	}})
+	if err := c.Send(testCtx(t), []byte(msgToolsList)); err == nil || !strings.Contains(err.Error(), "vault sealed") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(rec.requests("POST")) != 0 {
+		t.Fatal("sent without headers")
+	}
+	notDone(t, c)
+}
+
+// The default client does not follow a redirect to another origin (which would carry the
+// message, and possibly credentials, elsewhere).
+func TestStreamableHTTPRefusesCrossOriginRedirect(t *testing.T) {
+	other, otherRec := scripted(t, func(w http.ResponseWriter, r *http.Request) {})
+	ts, _ := scripted(t, func(w http.ResponseWriter, r *http.Request) {
+		// Same host, another port: another origin.
+		http.Redirect(w, r, other.URL+"/mcp", http.StatusTemporaryRedirect)
+	})
+	c, _ := dialHTTP(t, &StreamableHTTP{URL: ts.URL})
+	if err := c.Send(testCtx(t), []byte(msgToolsList)); err == nil || !strings.Contains(err.Error(), "another origin") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(otherRec.requests("POST")) != 0 {
+		t.Fatal("followed the redirect")
+	}
+}

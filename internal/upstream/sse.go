@@ -60,7 +60,8 @@ func (d *LegacySSE) Dial(ctx context.Context, h Handler) (Conn, error) {
 			d.client = newHTTPClient()
 		}
 	})
-	c := &sseConn{base: newBase(d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, 0, h)}
+	c := &sseConn{}
+	c.init(d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, 0, h)
 	if err := c.open(ctx, u); err != nil {
 		c.shutdown(nil)
 		return nil, err
@@ -144,7 +145,7 @@ func (c *sseConn) open(ctx context.Context, u *url.URL) error {
 	}
 	if !c.goRun(func() { c.read(resp.Body, r) }) {
 		resp.Body.Close()
-		return c.Err()
+		return c.errClosed()
 	}
 	return nil
 }
