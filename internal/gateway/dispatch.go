@@ -68,11 +68,15 @@ func (g *Gateway) initialize(ctx context.Context, s *Session, msg *jsonrpc.Messa
 	s.client = ci
 	s.mu.Unlock()
 
-	// Connect this session's own legs now, in parallel, so that capabilities are known; an
-	// upstream that fails is left out and tried again on first use.
+	// Per-session upstream connections open on first use. Only an upstream whose capabilities
+	// are not known yet is connected now, so that they can be announced; one that fails is left
+	// out and tried again on first use. Idle sessions thus cost the upstreams nothing.
 	var wg sync.WaitGroup
 	for _, srv := range g.servers {
 		if srv.shared || srv.isModernOnly() {
+			continue
+		}
+		if _, known := srv.knownCaps(); known {
 			continue
 		}
 		wg.Add(1)

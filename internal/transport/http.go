@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,7 @@ type httpSession struct {
 	client     string
 	lastActive atomic.Int64 // unix nanoseconds
 	active     atomic.Int32 // requests and streams open now
+	nextStream atomic.Uint64
 	standalone *eventStream
 
 	mu      sync.Mutex
@@ -357,7 +359,8 @@ func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	es := newEventStream(newID(), h.opts.EventBuffer)
+	// Stream ids need only be unique within the session (the session id is the secret).
+	es := newEventStream(strconv.FormatUint(hs.nextStream.Add(1), 36), h.opts.EventBuffer)
 	hs.mu.Lock()
 	hs.streams[es.id] = es
 	hs.mu.Unlock()
@@ -481,7 +484,7 @@ func (h *HTTPHandler) initialize(w http.ResponseWriter, r *http.Request, msg *js
 
 	sess := h.g.NewSession(client)
 	hs := &httpSession{sess: sess, client: client, streams: make(map[string]*eventStream)}
-	hs.standalone = newEventStream(newID(), h.opts.EventBuffer)
+	hs.standalone = newEventStream("0", h.opts.EventBuffer)
 	hs.lastActive.Store(time.Now().UnixNano())
 	sess.SetStandalone(hs.standalone)
 	resp := sess.Handle(context.WithoutCancel(r.Context()), msg, nil)

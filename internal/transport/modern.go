@@ -89,7 +89,7 @@ func (h *HTTPHandler) postModern(w http.ResponseWriter, r *http.Request, msg *js
 			fwd[k] = vs
 		}
 	}
-	es := newEventStream(newID(), h.opts.EventBuffer)
+	es := newEventStream("", h.opts.EventBuffer)
 	es.noIDs = true // no resumption in this revision
 	ctx := r.Context()
 	go func() {
