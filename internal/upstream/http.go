@@ -40,8 +40,8 @@ const (
 	drainTimeout      = time.Second
 	errorBodySnippet  = 512
 	// synthesizedErrorCode is the JSON-RPC error code of the error response delivered for a
-	// request whose response stream was lost (JSON-RPC "Internal error").
-	synthesizedErrorCode = -32603
+	// request whose response stream was lost: the code the gateway uses for upstream failures.
+	synthesizedErrorCode = -32000
 )
 
 // StatusError is returned when an upstream answers an HTTP request with an unexpected status.

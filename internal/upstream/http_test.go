@@ -797,7 +797,7 @@ func TestStreamableHTTPLostStream(t *testing.T) {
 			r := col.wait(t, "synthesized error", withID(`"q"`))
 			m := decode(t, r.msg)
 			e, _ := m["error"].(map[string]any)
-			if string(r.related) != `"q"` || e == nil || e["code"] != float64(-32603) ||
+			if string(r.related) != `"q"` || e == nil || e["code"] != float64(-32000) ||
 				!strings.Contains(e["message"].(string), tc.want) || !strings.Contains(e["message"].(string), `"cut"`) {
 				t.Fatalf("got %s related %q", r.msg, r.related)
 			}
