@@ -40,6 +40,8 @@ type fakeServer struct {
 	related bool
 
 	gate chan struct{} // closed to release "gate" calls
+	// dialGate, if set, holds every Dial until it is closed (a slow-starting server).
+	dialGate chan struct{}
 
 	mu      sync.Mutex
 	conns   []*fakeConn
@@ -60,6 +62,13 @@ func (f *fakeServer) setDialErr(err error) {
 
 func (f *fakeServer) Dial(ctx context.Context, h upstream.Handler) (upstream.Conn, error) {
 	f.dials.Add(1)
+	if f.dialGate != nil {
+		select {
+		case <-f.dialGate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	err := f.dialErr
 	f.mu.Unlock()
@@ -185,7 +194,7 @@ func (c *fakeConn) Send(ctx context.Context, msg []byte) error {
 }
 
 func (c *fakeConn) SetProtocolVersion(string) {}
-func (c *fakeConn) Done() <-chan struct{}    { return c.done }
+func (c *fakeConn) Done() <-chan struct{}     { return c.done }
 
 func (c *fakeConn) Err() error {
 	c.mu.Lock()
@@ -292,7 +301,9 @@ func (c *fakeConn) serve(m *jsonrpc.Message) {
 	case "ping":
 		c.reply(m, `{}`)
 	case "tools/list":
-		c.list(m, "tools", f.tools, func(n string) string { return fmt.Sprintf(`{"name":%q,"inputSchema":{"type":"object"},"x-extra":{"k":1}}`, n) })
+		c.list(m, "tools", f.tools, func(n string) string {
+			return fmt.Sprintf(`{"name":%q,"inputSchema":{"type":"object"},"x-extra":{"k":1}}`, n)
+		})
 	case "prompts/list":
 		c.list(m, "prompts", f.prompts, func(n string) string { return fmt.Sprintf(`{"name":%q}`, n) })
 	case "resources/list":

@@ -182,3 +182,47 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPeek(t *testing.T) {
+	tests := []struct {
+		in, id, method string
+		bad            bool
+	}{
+		{in: `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"a":"}\"{"}}`, id: "7", method: "tools/call"},
+		{in: ` {"result":{"content":[{"text":"x\"y\\"}]},"id":"a"} `, id: `"a"`},
+		{in: `{"jsonrpc":"2.0","id":null,"error":{}}`},
+		{in: `{oops`, bad: true},
+		{in: `[1]`, bad: true},
+		{in: `{"a":1} x`, bad: true},
+		{in: `{"a":"unterminated}`, bad: true},
+	}
+	for _, tt := range tests {
+		id, method, err := Peek([]byte(tt.in))
+		if (err != nil) != tt.bad || string(id) != tt.id || method != tt.method {
+			t.Errorf("Peek(%s) = %s, %q, %v", tt.in, id, method, err)
+		}
+	}
+}
+
+// FuzzPeek checks that Peek agrees with Parse on every message Parse accepts.
+func FuzzPeek(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"m","params":{"x":["\"",{}]}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":"a\\\"","result":{}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		id, method, perr := Peek(b)
+		m, err := Parse(b)
+		if err != nil {
+			return
+		}
+		if perr != nil {
+			t.Fatalf("Peek failed on a valid message: %v", perr)
+		}
+		want := string(m.ID)
+		if want == "null" {
+			want = ""
+		}
+		if string(id) != want || method != m.Method {
+			t.Fatalf("Peek = %s %q, Parse = %s %q", id, method, m.ID, m.Method)
+		}
+	})
+}

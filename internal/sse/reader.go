@@ -107,14 +107,14 @@ func (r *Reader) Next() (Event, error) {
 				r.lastID = ev.ID
 			}
 			if r.hasData {
-				ev.Data = make([]byte, len(r.data))
-				copy(ev.Data, r.data)
+				// The caller owns Data: hand the buffer over rather than copy it.
+				ev.Data = r.data
+				if ev.Data == nil {
+					ev.Data = []byte{}
+				}
 			}
 			r.cur, r.partial, r.curBytes = Event{}, false, 0
-			r.data, r.hasData = r.data[:0], false
-			if cap(r.data) > 64<<10 {
-				r.data = nil // do not pin one huge event's buffer for the stream's life
-			}
+			r.data, r.hasData = nil, false
 			return ev, nil
 		}
 		if err := r.field(line); err != nil {
@@ -153,8 +153,11 @@ func (r *Reader) field(line []byte) error {
 		}
 		if r.hasData {
 			r.data = append(r.data, '\n')
+			r.data = append(r.data, value...)
+		} else {
+			// The usual case, one data line: one allocation of exactly its size.
+			r.data = append(make([]byte, 0, len(value)), value...)
 		}
-		r.data = append(r.data, value...)
 		r.hasData, r.partial = true, true
 	case "id":
 		if bytes.IndexByte(value, 0) >= 0 {
@@ -236,6 +239,13 @@ func (r *Reader) readLine() ([]byte, error) {
 		}
 		if len(r.line)+i > limit {
 			return nil, fmt.Errorf("%w: line longer than %d bytes", ErrEventTooLarge, limit)
+		}
+		if len(r.line) == 0 && r.started {
+			// The whole line is buffered: return it in place, valid until the next read.
+			line := buf[:i:i]
+			r.skipLF = buf[i] == '\r'
+			r.br.Discard(i + 1)
+			return line, nil
 		}
 		r.line = append(r.line, buf[:i]...)
 		r.skipLF = buf[i] == '\r'

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode"
 
+	"gatehouse/internal/jsonrpc"
 	"gatehouse/internal/sse"
 )
 
@@ -397,20 +398,14 @@ type envelope struct {
 	Method string          `json:"method"`
 }
 
-// peekEnvelope checks that b is one JSON object and returns its id and method.
+// peekEnvelope returns the id and method of the JSON object b. It does not validate the rest:
+// the gateway parses every message once, strictly, where it handles it.
 func peekEnvelope(b []byte) (envelope, error) {
-	var e envelope
-	t := bytes.TrimLeft(b, " \t\r\n")
-	if len(t) == 0 || t[0] != '{' {
-		return e, errors.New("not a JSON object")
+	id, method, err := jsonrpc.Peek(b)
+	if err != nil {
+		return envelope{}, err
 	}
-	if err := json.Unmarshal(b, &e); err != nil {
-		return e, err
-	}
-	if string(e.ID) == "null" {
-		e.ID = nil
-	}
-	return e, nil
+	return envelope{ID: id, Method: method}, nil
 }
 
 func (e envelope) isRequest() bool  { return e.Method != "" && e.ID != nil }

@@ -1,11 +1,13 @@
 // Command pager is a tiny MCP stdio server for the end-to-end tests: it offers a few tools,
-// prompts and resources with a page size of 2, so that lists through the gateway paginate.
+// prompts and resources with a page size of 2, so that lists through the gateway paginate,
+// and a tool that asks the client for sampling after a delay.
 package main
 
 import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -26,6 +28,31 @@ func main() {
 			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: uri, MIMEType: "text/plain", Text: "content of " + uri}}}, nil
 		})
 	}
+	// sample_after waits delayMs, then asks the client for a sampling completion of prompt
+	// and returns the answer: a server-to-client request that comes well after its call began.
+	type sampleArgs struct {
+		DelayMs int    `json:"delayMs"`
+		Prompt  string `json:"prompt"`
+	}
+	mcp.AddTool(s, &mcp.Tool{Name: "sample_after", Description: "sampling after a delay"}, func(ctx context.Context, req *mcp.CallToolRequest, a sampleArgs) (*mcp.CallToolResult, any, error) {
+		select {
+		case <-time.After(time.Duration(a.DelayMs) * time.Millisecond):
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{
+			Messages:  []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: a.Prompt}}},
+			MaxTokens: 10,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("sampling failed: %w", err)
+		}
+		text := ""
+		if tc, ok := res.Content.(*mcp.TextContent); ok {
+			text = tc.Text
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "sampled: " + text}}}, nil, nil
+	})
 	if err := s.Run(context.Background(), &mcp.StdioTransport{}); err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,620 @@
+package main
+
+import (
+	"context"
+	"debug/buildinfo"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"gatehouse/internal/bench"
+)
+
+// settings are the benchmark's flags.
+type settings struct {
+	Gatehouse    string        `json:"gatehouse"`
+	Duration     time.Duration `json:"duration_ns"`
+	Warmup       time.Duration `json:"warmup_ns"`
+	Count        int           `json:"count"`
+	Concurrency  []int         `json:"concurrency"`
+	Payloads     []string      `json:"payloads"`
+	Sessions     int           `json:"idle_sessions"`
+	Stdio        bool          `json:"stdio"`
+	UpstreamJSON bool          `json:"upstream_json_response"`
+	Timeout      time.Duration `json:"timeout_ns"`
+	JSON         string        `json:"-"`
+	KeepTemp     bool          `json:"-"`
+}
+
+// Targets the gateway is held to (reported, not asserted).
+const (
+	targetRatio       = 0.85 // gateway/direct throughput at concurrency 8
+	targetRatioConc   = 8
+	targetEchoCPUms   = 0.08
+	targetBlobCPUms   = 0.3
+	targetIdleRSSMiB  = 50.0
+	targetIdleSession = 1000
+)
+
+func parseFlags(args []string, stderr io.Writer) (*settings, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	s := &settings{}
+	fs.StringVar(&s.Gatehouse, "gatehouse", "", "gatehouse binary (default: go build ./cmd/gatehouse into a temp dir)")
+	fs.DurationVar(&s.Duration, "duration", 5*time.Second, "measuring time per cell (an upper bound with --count)")
+	fs.DurationVar(&s.Warmup, "warmup", time.Second, "warm-up per cell, on the cell's sessions, not measured")
+	fs.IntVar(&s.Count, "count", 0, "measured calls per cell (0: run for --duration)")
+	conc := fs.String("concurrency", "1,8,64", "concurrency levels (one session per worker), comma-separated")
+	payloads := fs.String("payloads", "echo,blob", "payloads: echo (100 B argument and result), blob (64 KiB result)")
+	fs.IntVar(&s.Sessions, "sessions", 1000, "idle sessions to open through the gateway for the memory test (0: skip)")
+	fs.BoolVar(&s.Stdio, "stdio", true, "also measure a stdio upstream (shared) through the gateway")
+	fs.BoolVar(&s.UpstreamJSON, "upstream-json", false, "upstream answers with application/json instead of SSE")
+	fs.DurationVar(&s.Timeout, "timeout", 20*time.Minute, "bound on the whole run")
+	fs.StringVar(&s.JSON, "json", "", "also write the results as JSON to this file (- for stdout)")
+	fs.BoolVar(&s.KeepTemp, "keep", false, "keep the temp dir (configs, logs, built binary)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for _, f := range strings.Split(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 4096 {
+			return nil, fmt.Errorf("--concurrency: %q is not a number from 1 to 4096", f)
+		}
+		s.Concurrency = append(s.Concurrency, n)
+	}
+	for _, p := range strings.Split(*payloads, ",") {
+		p = strings.TrimSpace(p)
+		if p != "echo" && p != "blob" {
+			return nil, fmt.Errorf("--payloads: unknown payload %q (echo, blob)", p)
+		}
+		s.Payloads = append(s.Payloads, p)
+	}
+	if s.Duration <= 0 || s.Duration > time.Hour {
+		return nil, errors.New("--duration must be in (0, 1h]")
+	}
+	if s.Warmup < 0 || s.Count < 0 || s.Sessions < 0 || s.Sessions > 100000 {
+		return nil, errors.New("--warmup, --count and --sessions must not be negative (--sessions at most 100000)")
+	}
+	return s, nil
+}
+
+// cellReport is one row of the table.
+type cellReport struct {
+	Payload     string       `json:"payload"`
+	Concurrency int          `json:"concurrency"`
+	Path        string       `json:"path"` // direct, gateway, gateway-stdio
+	Result      bench.Result `json:"result"`
+	Error       string       `json:"error,omitempty"` // the cell could not run
+	// Gateway process (gateway paths only).
+	GatewayCPUms        float64 `json:"gateway_cpu_ms,omitempty"`
+	GatewayCPUmsPerCall float64 `json:"gateway_cpu_ms_per_call,omitempty"`
+	GatewayRSSBefore    int64   `json:"gateway_rss_before,omitempty"`
+	GatewayRSSAfter     int64   `json:"gateway_rss_after,omitempty"`
+	// Upstream process (both paths).
+	UpstreamCPUmsPerCall float64 `json:"upstream_cpu_ms_per_call,omitempty"`
+	// Against the direct cell of the same payload and concurrency.
+	Ratio       float64       `json:"throughput_ratio,omitempty"`
+	AddedP50    time.Duration `json:"added_p50_ns,omitempty"`
+	AddedP99    time.Duration `json:"added_p99_ns,omitempty"`
+	Flagged     bool          `json:"flagged"`
+	FlagReasons []string      `json:"flag_reasons,omitempty"`
+}
+
+// idleReport is the idle-session memory test of one gateway.
+type idleReport struct {
+	Upstream          string           `json:"upstream"` // what the gateway's upstream was
+	Sessions          int              `json:"sessions"`
+	Opened            int              `json:"opened"`
+	OpenError         string           `json:"open_error,omitempty"`
+	OpenTime          time.Duration    `json:"open_time_ns"`
+	RSSFresh          int64            `json:"gateway_rss_fresh"`
+	RSSIdle           int64            `json:"gateway_rss_idle"`
+	RSSAfterClose     int64            `json:"gateway_rss_after_close"`
+	FDsFresh          int              `json:"gateway_fds_fresh"`
+	FDsIdle           int              `json:"gateway_fds_idle"`
+	ThreadsIdle       int              `json:"gateway_threads_idle"`
+	HealthSessions    int              `json:"gateway_reported_sessions"`
+	CPUmsOpen         float64          `json:"gateway_cpu_ms_opening"`
+	UpstreamRSSFresh  int64            `json:"upstream_rss_fresh,omitempty"`
+	UpstreamRSSIdle   int64            `json:"upstream_rss_idle,omitempty"`
+	UpstreamStatsIdle map[string]int64 `json:"upstream_stats_idle,omitempty"`
+	UpstreamStatsPre  map[string]int64 `json:"upstream_stats_before,omitempty"`
+	UpstreamProcs     int              `json:"upstream_processes,omitempty"`
+}
+
+type report struct {
+	Machine     bench.Machine `json:"machine"`
+	CommandLine []string      `json:"command_line"`
+	Gatehouse   string        `json:"gatehouse_binary"`
+	GatehouseGo string        `json:"gatehouse_go_version"`
+	Settings    *settings     `json:"settings"`
+	Started     time.Time     `json:"started"`
+	Cells       []*cellReport `json:"cells"`
+	Idle        []*idleReport `json:"idle"`
+	Targets     []targetCheck `json:"targets"`
+	Notes       []string      `json:"notes"`
+	GatewayLogs []string      `json:"gateway_logs,omitempty"`
+}
+
+type targetCheck struct {
+	What   string `json:"what"`
+	Target string `json:"target"`
+	Got    string `json:"got"`
+	Pass   bool   `json:"pass"`
+}
+
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	s, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "gatehouse-bench:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	r, err := runBench(ctx, s, stderr)
+	if r != nil {
+		printMarkdown(stdout, r)
+		if s.JSON != "" {
+			b, _ := json.MarshalIndent(r, "", "  ")
+			if s.JSON == "-" {
+				stdout.Write(append(b, '\n'))
+			} else if werr := os.WriteFile(s.JSON, append(b, '\n'), 0o644); werr != nil {
+				fmt.Fprintln(stderr, "gatehouse-bench:", werr)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-bench:", err)
+		return 1
+	}
+	return 0
+}
+
+func progress(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) {
+	r := &report{Machine: bench.ThisMachine(), CommandLine: os.Args, Settings: s, Started: time.Now()}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "gatehouse-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if s.KeepTemp {
+		progress(log, "temp dir %s (kept)", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin := s.Gatehouse
+	if bin == "" {
+		progress(log, "building ./cmd/gatehouse")
+		if bin, err = buildGatehouse(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+	r.Gatehouse = bin
+	if bi, err := buildinfo.ReadFile(bin); err == nil {
+		r.GatehouseGo = bi.GoVersion
+	}
+	hz, _ := bench.ClockTicks()
+
+	up, upURL, err := startUpstream(ctx, self, dir, s.UpstreamJSON)
+	if err != nil {
+		return nil, err
+	}
+	defer up.stop()
+	progress(log, "upstream pid %d at %s", up.pid(), upURL)
+
+	maxSess := max(s.Sessions, 64) + 512
+	directClient := &bench.Client{URL: upURL, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
+
+	// Idle sessions first, on a fresh gateway process, so that its RSS is not the residue of
+	// the load phases.
+	if s.Sessions > 0 {
+		gw, err := startGateway(ctx, bin, dir, "gateway-idle-http", httpUpstreamYAML(upURL), maxSess)
+		if err != nil {
+			return r, err
+		}
+		progress(log, "idle sessions: %d through gateway pid %d (HTTP upstream, per_session)", s.Sessions, gw.pid())
+		ir := idleTest(ctx, gw, s.Sessions, "streamable_http (per_session)", up.pid(), upURL)
+		r.Idle = append(r.Idle, ir)
+		collectLog(r, gw)
+		gw.stop()
+	}
+	if s.Stdio && s.Sessions > 0 {
+		gw, err := startGateway(ctx, bin, dir, "gateway-idle-stdio", stdioUpstreamYAML(self), maxSess)
+		if err != nil {
+			return r, err
+		}
+		progress(log, "idle sessions: %d through gateway pid %d (stdio upstream, shared)", s.Sessions, gw.pid())
+		ir := idleTest(ctx, gw, s.Sessions, "stdio (shared)", 0, "")
+		r.Idle = append(r.Idle, ir)
+		collectLog(r, gw)
+		gw.stop()
+	}
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+
+	// The matrix, HTTP upstream.
+	gw, err := startGateway(ctx, bin, dir, "gateway-http", httpUpstreamYAML(upURL), maxSess)
+	if err != nil {
+		return r, err
+	}
+	progress(log, "gateway pid %d at %s", gw.pid(), gw.url)
+	gwClient := &bench.Client{URL: gw.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
+	direct := map[string]*cellReport{}
+	for _, p := range s.Payloads {
+		for _, c := range s.Concurrency {
+			d := measure(ctx, s, directClient, p, "", c, "direct", nil, up.pid(), hz, log)
+			r.Cells = append(r.Cells, d)
+			direct[fmt.Sprint(p, c)] = d
+			g := measure(ctx, s, gwClient, p, "up__", c, "gateway", gw, up.pid(), hz, log)
+			compare(g, d)
+			r.Cells = append(r.Cells, g)
+			if err := ctx.Err(); err != nil {
+				collectLog(r, gw)
+				gw.stop()
+				return r, err
+			}
+		}
+	}
+	collectLog(r, gw)
+	gw.stop()
+
+	// The same through a stdio upstream (shared by all sessions), against the HTTP direct cells.
+	if s.Stdio {
+		gw, err := startGateway(ctx, bin, dir, "gateway-stdio", stdioUpstreamYAML(self), maxSess)
+		if err != nil {
+			return r, err
+		}
+		upPID := 0
+		if kids := bench.ChildPIDs(gw.pid()); len(kids) == 1 {
+			upPID = kids[0]
+		}
+		progress(log, "gateway pid %d with stdio upstream pid %d", gw.pid(), upPID)
+		cl := &bench.Client{URL: gw.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
+		for _, p := range s.Payloads {
+			for _, c := range s.Concurrency {
+				g := measure(ctx, s, cl, p, "up__", c, "gateway-stdio", gw, upPID, hz, log)
+				compare(g, direct[fmt.Sprint(p, c)])
+				r.Cells = append(r.Cells, g)
+				if err := ctx.Err(); err != nil {
+					collectLog(r, gw)
+					gw.stop()
+					return r, err
+				}
+			}
+		}
+		collectLog(r, gw)
+		gw.stop()
+	}
+	r.Targets = checkTargets(r)
+	r.Notes = notes(r)
+	return r, nil
+}
+
+func maxConc(s *settings) int {
+	m := 1
+	for _, c := range s.Concurrency {
+		m = max(m, c)
+	}
+	return m
+}
+
+func collectLog(r *report, gw *gateway) {
+	n, lines := gw.logSummary(5)
+	if n == 0 {
+		return
+	}
+	r.GatewayLogs = append(r.GatewayLogs, fmt.Sprintf("%s: %d log lines at warn+, first:", gw.name, n))
+	for _, l := range lines {
+		if len(l) > 300 {
+			l = l[:300] + "…"
+		}
+		r.GatewayLogs = append(r.GatewayLogs, "  "+l)
+	}
+}
+
+// measure runs one cell and reads the gateway's and upstream's counters around its window.
+func measure(ctx context.Context, s *settings, cl *bench.Client, payload, prefix string, conc int, path string, gw *gateway, upPID int, hz int64, log io.Writer) *cellReport {
+	cr := &cellReport{Payload: payload, Concurrency: conc, Path: path}
+	call := bench.EchoCall(prefix)
+	if payload == "blob" {
+		call = bench.BlobCall(prefix)
+	}
+	var gwBefore, gwAfter, upBefore, upAfter snapshot
+	cell := bench.Cell{
+		Concurrency: conc, Warmup: s.Warmup, Duration: s.Duration, Count: s.Count, Call: call,
+		BeforeMeasure: func() {
+			if gw != nil {
+				gwBefore = snap(gw.pid())
+			}
+			if upPID > 0 {
+				upBefore = snap(upPID)
+			}
+		},
+		AfterMeasure: func() {
+			if gw != nil {
+				gwAfter = snap(gw.pid())
+			}
+			if upPID > 0 {
+				upAfter = snap(upPID)
+			}
+		},
+	}
+	if s.Count > 0 && s.Duration < time.Minute {
+		cell.Duration = time.Minute // --count: the duration is only a bound
+	}
+	res, err := cell.Run(ctx, cl)
+	cr.Result = res
+	if err != nil {
+		cr.Error = err.Error()
+		cr.flag("did not run: " + err.Error())
+	}
+	if res.Errors > 0 {
+		cr.flag(fmt.Sprintf("%d errors (first: %s)", res.Errors, res.FirstError))
+	}
+	if res.WarmErrors > 0 {
+		cr.flag(fmt.Sprintf("%d errors during warm-up", res.WarmErrors))
+	}
+	if res.Calls > 0 {
+		if gw != nil {
+			cr.GatewayCPUms = ms(bench.TicksToDuration(gwAfter.ticks-gwBefore.ticks, hz))
+			cr.GatewayCPUmsPerCall = cr.GatewayCPUms / float64(res.Calls)
+			cr.GatewayRSSBefore, cr.GatewayRSSAfter = gwBefore.rss, gwAfter.rss
+		}
+		if upPID > 0 {
+			cr.UpstreamCPUmsPerCall = ms(bench.TicksToDuration(upAfter.ticks-upBefore.ticks, hz)) / float64(res.Calls)
+		}
+	}
+	progress(log, "%-5s c=%-3d %-13s %8.0f calls/s  p50 %s  p99 %s  errors %d", payload, conc, path, res.PerSecond,
+		fmtDur(res.Latency.P50), fmtDur(res.Latency.P99), res.Errors)
+	return cr
+}
+
+func (c *cellReport) flag(why string) {
+	c.Flagged = true
+	c.FlagReasons = append(c.FlagReasons, why)
+}
+
+func compare(g, d *cellReport) {
+	if d == nil || d.Result.PerSecond == 0 || g.Result.Calls == 0 {
+		return
+	}
+	g.Ratio = g.Result.PerSecond / d.Result.PerSecond
+	g.AddedP50 = g.Result.Latency.P50 - d.Result.Latency.P50
+	g.AddedP99 = g.Result.Latency.P99 - d.Result.Latency.P99
+}
+
+// idleTest opens n sessions (initialize + initialized only) and reads the gateway's memory.
+func idleTest(ctx context.Context, gw *gateway, n int, what string, upPID int, upURL string) *idleReport {
+	ir := &idleReport{Upstream: what, Sessions: n}
+	time.Sleep(300 * time.Millisecond) // let the fresh process settle
+	fresh := snap(gw.pid())
+	ir.RSSFresh = fresh.rss
+	ir.FDsFresh, _ = bench.CountFDs(gw.pid())
+	if upPID > 0 {
+		ir.UpstreamRSSFresh = snap(upPID).rss
+	}
+	if upURL != "" {
+		ir.UpstreamStatsPre = upstreamStats(upURL)
+	}
+	cl := &bench.Client{URL: gw.url, HTTP: bench.NewHTTPClient(32, 30*time.Second)}
+	t0 := time.Now()
+	sessions, err := bench.OpenSessions(ctx, cl, n, 16)
+	ir.OpenTime = time.Since(t0)
+	if err != nil {
+		ir.OpenError = err.Error()
+	}
+	ir.Opened = len(sessions)
+	time.Sleep(time.Second) // idle
+	idle := snap(gw.pid())
+	ir.RSSIdle = idle.rss
+	ir.CPUmsOpen = ms(bench.TicksToDuration(idle.ticks-fresh.ticks, hzOf()))
+	ir.FDsIdle, _ = bench.CountFDs(gw.pid())
+	ir.ThreadsIdle, _ = bench.CountThreads(gw.pid())
+	if h, err := gw.healthz(); err == nil {
+		ir.HealthSessions = h.Sessions
+	}
+	if upPID > 0 {
+		ir.UpstreamRSSIdle = snap(upPID).rss
+	}
+	if upURL != "" {
+		ir.UpstreamStatsIdle = upstreamStats(upURL)
+	}
+	ir.UpstreamProcs = len(bench.ChildPIDs(gw.pid()))
+	bench.CloseSessions(context.WithoutCancel(ctx), sessions, 16)
+	time.Sleep(time.Second)
+	ir.RSSAfterClose = snap(gw.pid()).rss
+	return ir
+}
+
+func hzOf() int64 { hz, _ := bench.ClockTicks(); return hz }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func fmtDur(d time.Duration) string {
+	return strconv.FormatFloat(ms(d), 'f', 3, 64) + "ms"
+}
+
+func checkTargets(r *report) []targetCheck {
+	var out []targetCheck
+	for _, c := range r.Cells {
+		if c.Path != "gateway" {
+			continue
+		}
+		if c.Concurrency == targetRatioConc {
+			out = append(out, targetCheck{
+				What:   fmt.Sprintf("throughput gateway/direct, %s c=%d", c.Payload, c.Concurrency),
+				Target: fmt.Sprintf(">= %.2fx", targetRatio),
+				Got:    fmt.Sprintf("%.2fx", c.Ratio),
+				Pass:   c.Ratio >= targetRatio && !c.Flagged,
+			})
+		}
+	}
+	for _, p := range []string{"echo", "blob"} {
+		limit := targetEchoCPUms
+		if p == "blob" {
+			limit = targetBlobCPUms
+		}
+		for _, c := range r.Cells {
+			if c.Path != "gateway" || c.Payload != p || c.Result.Calls == 0 {
+				continue
+			}
+			out = append(out, targetCheck{
+				What:   fmt.Sprintf("gateway CPU per %s call, c=%d", p, c.Concurrency),
+				Target: fmt.Sprintf("<= %.2f ms", limit),
+				Got:    fmt.Sprintf("%.3f ms", c.GatewayCPUmsPerCall),
+				Pass:   c.GatewayCPUmsPerCall <= limit,
+			})
+		}
+	}
+	for _, ir := range r.Idle {
+		if ir.Sessions != targetIdleSession {
+			continue
+		}
+		out = append(out, targetCheck{
+			What:   fmt.Sprintf("gateway RSS with %d idle sessions, upstream %s", ir.Sessions, ir.Upstream),
+			Target: fmt.Sprintf("<= %.0f MiB", targetIdleRSSMiB),
+			Got:    fmt.Sprintf("%.1f MiB", mib(ir.RSSIdle)),
+			Pass:   mib(ir.RSSIdle) <= targetIdleRSSMiB && ir.Opened == ir.Sessions,
+		})
+	}
+	return out
+}
+
+func notes(r *report) []string {
+	var n []string
+	if r.Machine.NumCPU <= 4 {
+		n = append(n, fmt.Sprintf("Only %d CPUs: the load client, the upstream and the gateway share them, so the gateway's share of CPU lowers the upstream's and the client's; ratios at high concurrency are CPU-bound and understate what the gateway does on a larger machine.", r.Machine.NumCPU))
+	}
+	n = append(n,
+		"gw CPU ms/call = (utime+stime of the gateway process over the measured window) / successful calls; clock-tick resolution is "+fmt.Sprintf("%d", r.Machine.ClockTicks)+" Hz.",
+		"up CPU ms/call = the same for the upstream process (direct rows: work per direct call, gateway rows: per call through the gateway).",
+		"Each worker is one MCP session (initialize + notifications/initialized); sessions are DELETEd after each cell. Through the gateway every session gets its own upstream session (per_session, the HTTP default).",
+		"gateway-stdio rows: the same upstream over stdio (shared by all sessions) through the gateway; ratio and added latency are against the direct HTTP rows.",
+		"The generated gateway config raises limits.max_sessions and limits.max_sessions_per_client (default 64, and every load session comes from 127.0.0.1).",
+	)
+	return n
+}
+
+func printMarkdown(w io.Writer, r *report) {
+	m := r.Machine
+	fmt.Fprintf(w, "# gatehouse-bench\n\n")
+	fmt.Fprintf(w, "- command: `%s`\n", strings.Join(r.CommandLine, " "))
+	fmt.Fprintf(w, "- machine: %d CPUs (GOMAXPROCS %d), %s, %s, kernel %s\n", m.NumCPU, m.GOMAXPROCS, m.CPUModel, m.OS, m.Kernel)
+	fmt.Fprintf(w, "- Go: bench %s, gatehouse binary %s (%s)\n", m.GoVersion, r.GatehouseGo, r.Gatehouse)
+	fmt.Fprintf(w, "- clock ticks: %d/s (%s)\n", m.ClockTicks, m.ClockSrc)
+	s := r.Settings
+	fmt.Fprintf(w, "- per cell: warm-up %s, measure %s", s.Warmup, s.Duration)
+	if s.Count > 0 {
+		fmt.Fprintf(w, " or %d calls", s.Count)
+	}
+	fmt.Fprintf(w, "; upstream responses: %s\n", map[bool]string{false: "text/event-stream (SDK default)", true: "application/json"}[s.UpstreamJSON])
+	fmt.Fprintf(w, "- started %s\n\n", r.Started.Format(time.RFC3339))
+
+	fmt.Fprintf(w, "## Throughput and latency\n\n")
+	fmt.Fprintf(w, "| payload | c | path | calls | calls/s | p50 ms | p99 ms | errors | gw/direct | +p50 ms | +p99 ms | gw CPU ms/call | up CPU ms/call | gw RSS MiB before→after |\n")
+	fmt.Fprintf(w, "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, c := range r.Cells {
+		res := c.Result
+		flag := ""
+		if c.Flagged {
+			flag = " ⚠"
+		}
+		ratio, added, added99, cpu, rss := "", "", "", "", ""
+		if c.Path != "direct" {
+			ratio = fmt.Sprintf("%.2fx", c.Ratio)
+			added = fmt.Sprintf("%+.3f", ms(c.AddedP50))
+			added99 = fmt.Sprintf("%+.3f", ms(c.AddedP99))
+			cpu = fmt.Sprintf("%.3f", c.GatewayCPUmsPerCall)
+			rss = fmt.Sprintf("%.1f→%.1f", mib(c.GatewayRSSBefore), mib(c.GatewayRSSAfter))
+		}
+		up := ""
+		if c.UpstreamCPUmsPerCall > 0 {
+			up = fmt.Sprintf("%.3f", c.UpstreamCPUmsPerCall)
+		}
+		fmt.Fprintf(w, "| %s | %d | %s%s | %d | %.0f | %.3f | %.3f | %d | %s | %s | %s | %s | %s | %s |\n",
+			c.Payload, c.Concurrency, c.Path, flag, res.Calls, res.PerSecond, ms(res.Latency.P50), ms(res.Latency.P99),
+			res.Errors, ratio, added, added99, cpu, up, rss)
+	}
+	var flagged []string
+	for _, c := range r.Cells {
+		if c.Flagged {
+			flagged = append(flagged, fmt.Sprintf("- ⚠ %s c=%d %s: %s", c.Payload, c.Concurrency, c.Path, strings.Join(c.FlagReasons, "; ")))
+		}
+	}
+	if len(flagged) > 0 {
+		fmt.Fprintf(w, "\nFlagged cells:\n%s\n", strings.Join(flagged, "\n"))
+	}
+
+	if len(r.Idle) > 0 {
+		fmt.Fprintf(w, "\n## Idle sessions (initialize + initialized, no calls), fresh gateway process\n\n")
+		fmt.Fprintf(w, "| upstream | sessions opened | open time | gw RSS fresh MiB | gw RSS idle MiB | KiB/session | gw RSS after DELETE MiB | gw fds fresh→idle | gw threads | gw CPU ms opening | upstream |\n")
+		fmt.Fprintf(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+		for _, ir := range r.Idle {
+			per := 0.0
+			if ir.Opened > 0 {
+				per = float64(ir.RSSIdle-ir.RSSFresh) / 1024 / float64(ir.Opened)
+			}
+			upDesc := ""
+			if ir.UpstreamStatsIdle != nil {
+				pre := ir.UpstreamStatsPre
+				upDesc = fmt.Sprintf("%d upstream sessions initialized, %d standalone GET streams open; upstream RSS %.1f→%.1f MiB",
+					ir.UpstreamStatsIdle["initialized"]-pre["initialized"], ir.UpstreamStatsIdle["open_gets"],
+					mib(ir.UpstreamRSSFresh), mib(ir.UpstreamRSSIdle))
+			} else {
+				upDesc = fmt.Sprintf("%d upstream process(es) under the gateway", ir.UpstreamProcs)
+			}
+			opened := fmt.Sprintf("%d/%d", ir.Opened, ir.Sessions)
+			if ir.OpenError != "" {
+				opened += " ⚠ " + ir.OpenError
+			}
+			fmt.Fprintf(w, "| %s | %s (gw reports %d) | %s | %.1f | %.1f | %.1f | %.1f | %d→%d | %d | %.0f | %s |\n",
+				ir.Upstream, opened, ir.HealthSessions, ir.OpenTime.Round(time.Millisecond), mib(ir.RSSFresh), mib(ir.RSSIdle), per,
+				mib(ir.RSSAfterClose), ir.FDsFresh, ir.FDsIdle, ir.ThreadsIdle, ir.CPUmsOpen, upDesc)
+		}
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintf(w, "\n## Targets\n\n| check | target | got | |\n|---|---|---|---|\n")
+		for _, t := range r.Targets {
+			mark := "PASS"
+			if !t.Pass {
+				mark = "**FAIL**"
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.What, t.Target, t.Got, mark)
+		}
+	}
+	if len(r.GatewayLogs) > 0 {
+		fmt.Fprintf(w, "\n## Gateway logs (warn and above)\n\n```\n%s\n```\n", strings.Join(r.GatewayLogs, "\n"))
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintf(w, "\n## Notes\n\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "- %s\n", n)
+		}
+	}
+}

@@ -1,0 +1,251 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestGatewayProtectiveDefaults checks the HTTP listener's guards through the binary: Origin
+// allowlist, body size limit, session id checks, per-client session limit, per-session
+// pending-request limit, and DELETE.
+func TestGatewayProtectiveDefaults(t *testing.T) {
+	yaml := "log: {level: debug, format: text}\n" +
+		"limits: {max_message_bytes: 64KiB, max_sessions_per_client: 2, max_pending_requests: 1}\n" +
+		"upstreams:\n" + UpstreamStdioYAML("everything", ServerEverythingCmd(t), "env: {PATH: {env: PATH}}\n")
+	gh := StartGatehouse(t, yaml)
+	gh.WaitUpstreamsUp(t, 30*time.Second, "everything")
+	ctx := testCtx(t, 60*time.Second)
+	initBody := `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+
+	t.Run("Origin", func(t *testing.T) {
+		s := &RawSession{URL: gh.URL}
+		r, err := s.Post(ctx, initBody, "Origin", "http://evil.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusForbidden || errorOf(r.Final()) == nil {
+			t.Errorf("Origin http://evil.example: HTTP %d %s, want 403 with a JSON-RPC error", r.Status, r.Body)
+		}
+		if r.Header.Get("Mcp-Session-Id") != "" {
+			t.Errorf("a refused origin got a session")
+		}
+		// An allowed origin (the default allowlist has http://localhost:*) is served.
+		r, err = s.Post(ctx, initBody, "Origin", "http://localhost:5173")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusOK {
+			t.Errorf("Origin http://localhost:5173: HTTP %d %s, want 200", r.Status, r.Body)
+		}
+		deleteSession(t, ctx, gh.URL, r.Header.Get("Mcp-Session-Id"))
+	})
+
+	t.Run("body too large", func(t *testing.T) {
+		s := &RawSession{URL: gh.URL}
+		big := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"` + strings.Repeat("x", 70<<10) + `","version":"1"}}}`
+		r, err := s.Post(ctx, big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := errorOf(r.Final())
+		if r.Status != http.StatusRequestEntityTooLarge || e == nil || !strings.Contains(errMsg(e), "max_message_bytes") {
+			t.Errorf("70 KiB body with a 64 KiB limit: HTTP %d %s, want 413 with a JSON-RPC error naming the limit", r.Status, r.Body)
+		}
+		// Also on an established session, for a tools/call.
+		sess := RawInitialize(t, ctx, gh.URL, "")
+		defer deleteSession(t, ctx, gh.URL, sess.SessionID)
+		r, err = sess.Post(ctx, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"everything__echo","arguments":{"message":"`+strings.Repeat("y", 70<<10)+`"}}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusRequestEntityTooLarge || errorOf(r.Final()) == nil {
+			t.Errorf("oversized tools/call: HTTP %d %.200s, want 413 with a JSON-RPC error", r.Status, r.Body)
+		}
+	})
+
+	t.Run("session ids", func(t *testing.T) {
+		s := &RawSession{URL: gh.URL, Version: "2025-11-25"}
+		r, err := s.Post(ctx, `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusBadRequest || errorOf(r.Final()) == nil {
+			t.Errorf("no Mcp-Session-Id: HTTP %d %s, want 400 with a JSON-RPC error", r.Status, r.Body)
+		}
+		s.SessionID = "0123456789abcdef0123456789abcdef"
+		r, err = s.Post(ctx, `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusNotFound || errorOf(r.Final()) == nil {
+			t.Errorf("unknown Mcp-Session-Id: HTTP %d %s, want 404 with a JSON-RPC error", r.Status, r.Body)
+		}
+	})
+
+	t.Run("sessions per client and DELETE", func(t *testing.T) {
+		s1 := RawInitialize(t, ctx, gh.URL, "")
+		s2 := RawInitialize(t, ctx, gh.URL, "")
+		s3, r, err := TryRawInitialize(ctx, gh.URL, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s3 != nil || r.Status != http.StatusTooManyRequests || !strings.Contains(string(r.Body), "max_sessions_per_client") {
+			t.Errorf("third session from one client with a limit of 2: HTTP %d %s, want 429", r.Status, r.Body)
+		}
+		if code := deleteSession(t, ctx, gh.URL, s1.SessionID); code != http.StatusNoContent && code != http.StatusOK {
+			t.Errorf("DELETE: HTTP %d", code)
+		}
+		r, err = s1.Post(ctx, `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusNotFound {
+			t.Errorf("request on a deleted session: HTTP %d %s, want 404", r.Status, r.Body)
+		}
+		// The deleted session's slot is free again.
+		s3 = RawInitialize(t, ctx, gh.URL, "")
+		deleteSession(t, ctx, gh.URL, s2.SessionID)
+		deleteSession(t, ctx, gh.URL, s3.SessionID)
+	})
+
+	t.Run("pending requests per session", func(t *testing.T) {
+		s := RawInitialize(t, ctx, gh.URL, "")
+		defer deleteSession(t, ctx, gh.URL, s.SessionID)
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(sctx, http.MethodPost, gh.URL, strings.NewReader(
+			`{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"everything__trigger-long-running-operation","arguments":{"duration":1.5,"steps":3},"_meta":{"progressToken":"t"}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", s.SessionID)
+		req.Header.Set("Mcp-Protocol-Version", s.Version)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		// Once the first progress event is here, the slow call is surely in flight.
+		br := bufio.NewReader(resp.Body)
+		for {
+			ev, err := ReadSSEEvent(br)
+			if err != nil {
+				t.Fatalf("slow call's stream: %v", err)
+			}
+			if strings.Contains(ev.Data, "notifications/progress") {
+				break
+			}
+		}
+		r, err := s.Post(ctx, `{"jsonrpc":"2.0","id":"second","method":"tools/call","params":{"name":"everything__echo","arguments":{"message":"x"}}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := errorOf(r.Final())
+		if e == nil || !strings.Contains(errMsg(e), "max_pending_requests") {
+			t.Errorf("second concurrent call with max_pending_requests 1: HTTP %d %s, want a JSON-RPC error naming the limit", r.Status, r.Body)
+		}
+		// The slow call still completes.
+		var final string
+		for {
+			ev, err := ReadSSEEvent(br)
+			if err != nil {
+				break
+			}
+			if strings.Contains(ev.Data, `"result"`) {
+				final = ev.Data
+				break
+			}
+		}
+		if !strings.Contains(final, "Long running operation completed") {
+			t.Errorf("the slow call did not complete: %q", final)
+		}
+		// With the slot free, the next call goes through.
+		r, err = s.Post(ctx, `{"jsonrpc":"2.0","id":"third","method":"tools/call","params":{"name":"everything__echo","arguments":{"message":"free"}}}`)
+		if err != nil || !strings.Contains(string(r.Body), "Echo: free") {
+			t.Errorf("call after the slot was freed: %v %s", err, r.Body)
+		}
+	})
+
+	t.Run("healthz counts sessions", func(t *testing.T) {
+		s := RawInitialize(t, ctx, gh.URL, "")
+		if n := gh.Health(t).Sessions; n < 1 {
+			t.Errorf("healthz sessions = %d with one open", n)
+		}
+		deleteSession(t, ctx, gh.URL, s.SessionID)
+	})
+}
+
+func deleteSession(t *testing.T, ctx context.Context, url, id string) int {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, url, nil)
+	req.Header.Set("Mcp-Session-Id", id)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("DELETE: %v", err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestGatehouseValidate runs `gatehouse validate` on a good and a broken configuration.
+func TestGatehouseValidate(t *testing.T) {
+	bin := GatehouseBin(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("upstreams:\n  - name: a\n    transport: stdio\n    command: /bin/true\n"), 0o644)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(`listen:
+  address: 127.0.0.1:notaport
+limits:
+  max_message_bytes: lots
+upstreams:
+  - name: Bad_Name
+    transport: carrier-pigeon
+  - name: web
+    transport: streamable_http
+  - name: web
+    transport: stdio
+`), 0o644)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	out, err := exec.CommandContext(ctx, bin, "validate", "--config", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Errorf("validate good config: %v\n%s", err, out)
+	}
+
+	out, err = exec.CommandContext(ctx, bin, "validate", "--config", bad).CombinedOutput()
+	if err == nil {
+		t.Fatalf("validate of a broken config exited 0:\n%s", out)
+	}
+	var ee *exec.ExitError
+	if !errorAs(err, &ee) || ee.ExitCode() == 0 {
+		t.Errorf("validate: %v", err)
+	}
+	withLine := regexp.MustCompile(`bad\.yaml:\d+(:\d+)?: `)
+	lines := withLine.FindAllString(string(out), -1)
+	if len(lines) < 4 {
+		t.Errorf("validate listed %d problems with line numbers, want >= 4 (address, size, name, transport, url, command, duplicate):\n%s", len(lines), out)
+	}
+	for _, want := range []string{"max_message_bytes", "transport", "upstreams[1]", "url"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("validate output does not mention %q:\n%s", want, out)
+		}
+	}
+}
+
+func errorAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
