@@ -458,7 +458,6 @@ func (h *HTTPHandler) pump(w http.ResponseWriter, r *http.Request, es *eventStre
 	}
 }
 
-
 func (h *HTTPHandler) initialize(w http.ResponseWriter, r *http.Request, msg *jsonrpc.Message) {
 	client := clientKey(r)
 	h.mu.Lock()
