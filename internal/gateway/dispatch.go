@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"gatehouse/internal/jsonrpc"
 )
@@ -93,45 +94,22 @@ func (g *Gateway) initialize(ctx context.Context, s *Session, msg *jsonrpc.Messa
 	}
 	wg.Wait()
 
-	var tools, prompts, resources, logging, completions, subscribe, promptsLC, toolsLC, resLC bool
+	// Shared upstreams connect at start; a client that initializes right away (stdio mode)
+	// must still hear what they offer, so wait for their first attempt (bounded).
+	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
 	for _, srv := range g.servers {
-		caps, ok := srv.knownCaps()
-		if !ok {
-			continue
+		if srv.shared {
+			select {
+			case <-srv.ready:
+			case <-wctx.Done():
+			}
 		}
-		if caps.Tools != nil {
-			tools, toolsLC = true, toolsLC || caps.Tools.ListChanged
-		}
-		if caps.Prompts != nil {
-			prompts, promptsLC = true, promptsLC || caps.Prompts.ListChanged
-		}
-		if caps.Resources != nil {
-			resources, subscribe, resLC = true, subscribe || caps.Resources.Subscribe, resLC || caps.Resources.ListChanged
-		}
-		logging = logging || caps.Logging != nil
-		completions = completions || caps.Completions != nil
 	}
-	// A restarted upstream is announced through list_changed, so offer it whenever a list exists.
-	caps := map[string]any{}
-	if tools || len(g.servers) > 0 {
-		caps["tools"] = map[string]any{"listChanged": true}
-	}
-	if prompts {
-		caps["prompts"] = map[string]any{"listChanged": true}
-	}
-	if resources {
-		caps["resources"] = map[string]any{"listChanged": true, "subscribe": subscribe}
-	}
-	if logging {
-		caps["logging"] = map[string]any{}
-	}
-	if completions {
-		caps["completions"] = map[string]any{}
-	}
-	_, _, _ = toolsLC, promptsLC, resLC
+	wcancel()
+
 	result, _ := json.Marshal(map[string]any{
 		"protocolVersion": ci.ProtocolVersion,
-		"capabilities":    caps,
+		"capabilities":    g.capabilities(),
 		"serverInfo":      map[string]any{"name": g.name, "version": g.version},
 	})
 	s.mu.Lock()

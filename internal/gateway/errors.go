@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"gatehouse/internal/jsonrpc"
+	"gatehouse/internal/upstream"
 )
 
 // Error is what a client may see of a failure: a JSON-RPC code and message, and optional data.
@@ -42,6 +43,16 @@ func errorResponse(id []byte, err error) []byte {
 
 // upstreamError names the server, as clients must be able to tell which upstream failed.
 func upstreamError(server string, cause error) *Error {
+	var se *upstream.StatusError
+	if errors.As(cause, &se) && se.StatusCode >= 400 && se.StatusCode < 500 && se.StatusCode != 404 {
+		// The upstream is up; it refused this one request.
+		return &Error{
+			Code:    jsonrpc.CodeUpstreamUnavailable,
+			Message: fmt.Sprintf("upstream %q refused the request: %v", server, cause),
+			Data:    map[string]string{"server": server},
+			Cause:   cause,
+		}
+	}
 	return &Error{
 		Code:    jsonrpc.CodeUpstreamUnavailable,
 		Message: fmt.Sprintf("upstream %q is unavailable: %v", server, cause),

@@ -396,7 +396,14 @@ func (c *fakeConn) call(m *jsonrpc.Message) {
 			return
 		}
 		echo()
-	case "sample":
+	case "sample", "sample_gated":
+		if name == "sample_gated" {
+			select {
+			case <-c.srv.gate:
+			case <-c.done:
+				return
+			}
+		}
 		c.mu.Lock()
 		c.nextOut++
 		id := fmt.Sprintf(`"srv-%s-%d"`, c.srv.name, c.nextOut)

@@ -174,7 +174,7 @@ func (g *Gateway) newSession(remote string, register bool) *Session {
 		outPending:  make(map[int64]outCall),
 		subs:        make(map[string]*server),
 		uriOwner:    make(map[string]*server),
-		cancelFuncs: make(map[string]context.CancelFunc),
+		cancelFuncs: make(map[string]*inflight),
 	}
 	s.logger = g.logger.With("session", s.id)
 	if register {

@@ -28,8 +28,10 @@ type leg struct {
 	// its broadcasts go to listen streams only.
 	forStateless bool
 
-	nextID atomic.Int64
-	seq    atomic.Uint64
+	nextID  atomic.Int64
+	seq     atomic.Uint64
+	up      atomic.Bool // initialized
+	closing atomic.Bool // closed on purpose (session end, gateway stop)
 
 	mu      sync.Mutex
 	pending map[int64]*call
@@ -106,6 +108,7 @@ func (l *leg) dial(ctx context.Context, initParams []byte) error {
 	}
 	l.protocolVersion = res.ProtocolVersion
 	l.initResult = resp
+	l.up.Store(true)
 	conn.SetProtocolVersion(res.ProtocolVersion)
 	if err := conn.Send(ctx, jsonrpc.Notification("notifications/initialized", nil)); err != nil {
 		conn.Close()
@@ -248,11 +251,19 @@ func (l *leg) fail(err error) {
 	for _, c := range pending {
 		close(c.resp)
 	}
-	if err != nil {
+	switch {
+	case l.closing.Load() || !l.up.Load():
+		// Closed on purpose, or never initialized (the dial reports its own error).
+		l.logger.Debug("upstream connection closed", "err", err, "in_flight", len(pending))
+	case err != nil:
 		l.logger.Warn("upstream connection ended", "err", err, "in_flight", len(pending))
 	}
 	l.srv.legDown(l, err)
 }
+
+// shared reports whether the leg is the server's shared connection (whose health the
+// server's run loop tracks).
+func (l *leg) shared() bool { return l.owner == nil && !l.forStateless && l.srv.shared }
 
 func (l *leg) isClosed() bool {
 	l.mu.Lock()
@@ -261,6 +272,7 @@ func (l *leg) isClosed() bool {
 }
 
 func (l *leg) close() {
+	l.closing.Store(true)
 	if l.conn != nil {
 		l.conn.Close()
 	}
@@ -326,18 +338,32 @@ func (l *leg) callByID(id int64) *call {
 	return l.pending[id]
 }
 
-// latestCall returns the most recent client call in flight on the leg: the best guess at the
-// origin of a server-to-client request on a transport that does not say (stdio).
-func (l *leg) latestCall() *call {
+// soleCall returns the most recent client call in flight on the leg if every client call in
+// flight belongs to one session, and how many sessions have calls in flight. On a transport
+// that does not say which call a message belongs to (stdio), that is the only case where a
+// server-to-client message can be attributed without guessing.
+func (l *leg) soleCall() (*call, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var best *call
+	sessions := 0
 	for _, c := range l.pending {
-		if c.sess != nil && (best == nil || c.seq > best.seq) {
+		if c.sess == nil {
+			continue
+		}
+		if best == nil {
+			sessions = 1
+		} else if c.sess != best.sess {
+			sessions = 2
+		}
+		if best == nil || c.seq > best.seq {
 			best = c
 		}
 	}
-	return best
+	if sessions > 1 {
+		return nil, sessions
+	}
+	return best, sessions
 }
 
 // callFor finds the in-flight call of session s with the client's id.

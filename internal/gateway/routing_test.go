@@ -399,11 +399,10 @@ func TestCancellation(t *testing.T) {
 	g := newGateway(t, []UpstreamSpec{shared(a)})
 	s := initSession(t, g, "")
 	st := newRecStream()
-	done := make(chan *jsonrpc.Message, 1)
+	done := make(chan []byte, 1)
 	go func() {
 		m, _ := jsonrpc.Parse(jsonrpc.Request([]byte(`"c-1"`), "tools/call", []byte(`{"name":"a__slow"}`)))
-		r, _ := jsonrpc.Parse(s.Handle(testCtx(t), m, st))
-		done <- r
+		done <- s.Handle(testCtx(t), m, st)
 	}()
 	c := a.conn(t, 0)
 	up := c.waitFor(t, "slow call", isCall("slow"))
@@ -414,8 +413,9 @@ func TestCancellation(t *testing.T) {
 	}
 	select {
 	case r := <-done:
-		if r == nil || string(r.ID) != `"c-1"` {
-			t.Fatalf("handle returned %v", r)
+		// MCP: the receiver of a cancellation does not answer the cancelled request.
+		if r != nil {
+			t.Fatalf("cancelled request was answered: %s", r)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("cancelled call did not return")
@@ -527,6 +527,53 @@ func TestSamplingRouting(t *testing.T) {
 				t.Fatalf("upstream got %d responses, want 1", n)
 			}
 		})
+	}
+}
+
+// BUG (security): on a shared leg whose transport does not say which call a server-to-client
+// request belongs to (stdio: related is nil), Gateway.target (upstream_messages.go) guesses the
+// most recent call in flight on the leg (leg.latestCall). When another session has a call in
+// flight that started later, session A's sampling request — with A's tool data in it — is sent
+// to session B, and B's answer is fed into A's tool call. A security gateway should fail
+// closed: when calls of more than one session are in flight on the leg and nothing ties the
+// request to one of them, answer the upstream with an error instead of guessing.
+func TestSamplingNotLeakedToAnotherSession(t *testing.T) {
+	a := newFake("a", "sample_gated", "slow")
+	g := newGateway(t, []UpstreamSpec{shared(a)})
+	sa, sb := initSession(t, g, ""), initSession(t, g, "")
+	stA, stB := newRecStream(), newRecStream()
+	sb.SetStandalone(stB)
+	go func() {
+		m, _ := jsonrpc.Parse(jsonrpc.Request([]byte(`"A"`), "tools/call", []byte(`{"name":"a__sample_gated"}`)))
+		sa.Handle(testCtx(t), m, stA)
+	}()
+	c := a.conn(t, 0)
+	c.waitFor(t, "A's call", isCall("sample_gated"))
+	go func() {
+		m, _ := jsonrpc.Parse(jsonrpc.Request([]byte(`"B"`), "tools/call", []byte(`{"name":"a__slow"}`)))
+		sb.Handle(testCtx(t), m, stB)
+	}()
+	c.waitFor(t, "B's call", isCall("slow"))
+	close(a.gate)
+	// The request goes somewhere: to A, or back to the upstream as an error.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if len(stA.all()) > 0 || len(stB.all()) > 0 {
+			break
+		}
+		answered := false
+		for _, raw := range c.Received() {
+			if parse(t, raw).Kind == jsonrpc.KindResponse {
+				answered = true
+			}
+		}
+		if answered || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := stB.all(); len(got) > 0 {
+		t.Fatalf("session B received session A's server-to-client request: %s", got)
 	}
 }
 

@@ -160,6 +160,10 @@ func (s *server) run(ctx context.Context) {
 func (s *server) legDown(l *leg, err error) {
 	if l.owner != nil {
 		l.owner.dropLeg(s, l)
+	}
+	// Only a connection that was up and ended by itself says something about the server's
+	// health; a deliberate close or a failed dial (which records its own error) does not.
+	if !l.shared() && l.up.Load() && !l.closing.Load() && err != nil {
 		s.mu.Lock()
 		s.lastErr = err
 		s.mu.Unlock()

@@ -60,13 +60,19 @@ type Session struct {
 	logLevel    string
 	closed      bool
 	cursorKey   []byte
-	cancelFuncs map[string]context.CancelFunc // client request id → cancel
+	cancelFuncs map[string]*inflight // client request id → its cancellation
 
 	// The stateless revision: a session lives for one request (or one listen stream).
 	modern bool
 	fwd    http.Header   // request headers forwarded upstream (Mcp-Param-*)
 	listen *listenFilter // set on a subscriptions/listen stream
 	mrtr   *mrtrState    // set while a call may be parked for input_required rounds
+}
+
+// inflight is a client request being served.
+type inflight struct {
+	cancel    context.CancelFunc
+	cancelled atomic.Bool // the client cancelled it: no response is sent
 }
 
 type outCall struct {
@@ -138,7 +144,12 @@ func (s *Session) Handle(ctx context.Context, msg *jsonrpc.Message, st Stream) [
 		s.clientNotification(ctx, msg)
 		return nil
 	}
-	resp, err := s.request(ctx, msg, st)
+	resp, cancelled, err := s.request(ctx, msg, st)
+	if cancelled {
+		// The client withdrew the request: per MCP, the receiver does not answer it.
+		s.logger.Debug("request cancelled by the client", "method", msg.Method)
+		return nil
+	}
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) || e.Cause != nil {
@@ -149,32 +160,36 @@ func (s *Session) Handle(ctx context.Context, msg *jsonrpc.Message, st Stream) [
 	return resp
 }
 
-func (s *Session) request(ctx context.Context, msg *jsonrpc.Message, st Stream) ([]byte, error) {
+func (s *Session) request(ctx context.Context, msg *jsonrpc.Message, st Stream) ([]byte, bool, error) {
 	if msg.Method != "initialize" && msg.Method != "ping" && !s.Initialized() {
-		return nil, errorf(jsonrpc.CodeInvalidRequest, "session is not initialized: send initialize first")
+		return nil, false, errorf(jsonrpc.CodeInvalidRequest, "session is not initialized: send initialize first")
 	}
 	limit := s.g.limits.MaxPending
 	s.mu.Lock()
 	if limit > 0 && s.inflight >= limit {
 		s.mu.Unlock()
-		return nil, errorf(jsonrpc.CodeLimitExceeded, "too many requests in flight on this session (limit %d, limits.max_pending_requests)", limit)
+		return nil, false, errorf(jsonrpc.CodeLimitExceeded, "too many requests in flight on this session (limit %d, limits.max_pending_requests)", limit)
 	}
 	s.inflight++
 	cctx, cancel := context.WithCancel(ctx)
 	key := string(msg.ID)
-	s.cancelFuncs[key] = cancel
+	fl := &inflight{cancel: cancel}
+	s.cancelFuncs[key] = fl
 	s.mu.Unlock()
 	defer func() {
 		cancel()
 		s.mu.Lock()
 		s.inflight--
-		delete(s.cancelFuncs, key)
+		if s.cancelFuncs[key] == fl {
+			delete(s.cancelFuncs, key)
+		}
 		s.mu.Unlock()
 	}()
 	// The session's end cancels its requests too.
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
-	return s.g.dispatch(cctx, s, msg, st)
+	resp, err := s.g.dispatch(cctx, s, msg, st)
+	return resp, fl.cancelled.Load(), err
 }
 
 func (s *Session) clientResponse(ctx context.Context, msg *jsonrpc.Message) {
@@ -215,11 +230,12 @@ func (s *Session) clientNotification(ctx context.Context, msg *jsonrpc.Message) 
 			return
 		}
 		s.mu.Lock()
-		cancel := s.cancelFuncs[string(reqID)]
+		fl := s.cancelFuncs[string(reqID)]
 		s.mu.Unlock()
-		if cancel != nil {
+		if fl != nil {
 			// Cancelling the call's context makes the leg send notifications/cancelled upstream.
-			cancel()
+			fl.cancelled.Store(true)
+			fl.cancel()
 		}
 	case "notifications/roots/list_changed":
 		for _, l := range s.allLegs(ctx) {

@@ -11,19 +11,26 @@ import (
 // Messages an upstream starts itself: requests to the client (sampling, elicitation, roots)
 // and notifications (progress, logging, list changes, resource updates, cancellation).
 
-// target picks the session and stream for a message from leg l: the call whose response
-// stream carried it, else the leg's owner, else the most recent call in flight on the leg.
-func (g *Gateway) target(l *leg, rc *call) (*Session, Stream) {
+// target picks the session and stream for a request from leg l: the call whose response
+// stream carried it, else the leg's owner, else the one session with calls in flight on the
+// shared leg. When several sessions have calls in flight on a shared leg that cannot say which
+// call a message belongs to, there is no safe choice: ambiguous is set and nobody is chosen
+// (a security gateway does not hand one client's request to another).
+func (g *Gateway) target(l *leg, rc *call) (sess *Session, st Stream, ambiguous bool) {
 	if rc != nil && rc.sess != nil {
-		return rc.sess, rc.stream
+		return rc.sess, rc.stream, false
 	}
-	if c := l.latestCall(); c != nil {
-		return c.sess, c.stream
-	}
+	c, n := l.soleCall()
 	if l.owner != nil {
-		return l.owner, nil
+		if c != nil {
+			return l.owner, c.stream, false
+		}
+		return l.owner, nil, false
 	}
-	return nil, nil
+	if c != nil {
+		return c.sess, c.stream, false
+	}
+	return nil, nil, n > 1
 }
 
 func (g *Gateway) replyUpstream(l *leg, b []byte) {
@@ -41,7 +48,12 @@ func (g *Gateway) serverRequest(l *leg, m *jsonrpc.Message, rc *call) {
 		go g.replyUpstream(l, jsonrpc.Response(m.ID, []byte("{}")))
 		return
 	}
-	sess, st := g.target(l, rc)
+	sess, st, ambiguous := g.target(l, rc)
+	if ambiguous {
+		l.logger.Warn("server-to-client request refused: several clients have calls in flight on this shared upstream and it does not say whose call this is (use sharing: per_session)", "method", m.Method)
+		go g.replyUpstream(l, jsonrpc.ErrorResponse(m.ID, jsonrpc.CodeInternalError, "gateway: cannot tell which client this request is for (shared upstream with several clients in flight)", nil))
+		return
+	}
 	if sess == nil && m.Method == "roots/list" {
 		// A shared upstream asking outside any call: no client's roots apply, so it gets none.
 		go g.replyUpstream(l, jsonrpc.Response(m.ID, []byte(`{"roots":[]}`)))
@@ -127,7 +139,7 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 			if min != "" && logLevelRank(level) < logLevelRank(min) {
 				continue
 			}
-			g.deliver(sess, l, m, m.Raw, g.streamFor(sess, rc))
+			g.deliver(sess, l, m, m.Raw, streamOf(l, sess, rc))
 		}
 	case "notifications/cancelled":
 		// The upstream withdraws one of its requests to a client.
@@ -170,25 +182,42 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 	}
 }
 
-// recipients are the sessions a notification concerns: the related call's, else the leg's.
+// recipients are the sessions a notification concerns: the related call's; the leg's owner;
+// on a shared leg, the one session with calls in flight. With no call in flight the message
+// is the server's own and goes to every session on the leg; with calls of several sessions in
+// flight it cannot be attributed and goes to nobody.
 func (g *Gateway) recipients(l *leg, rc *call) []*Session {
 	if rc != nil && rc.sess != nil {
 		return []*Session{rc.sess}
 	}
-	out := g.sessionsOf(l)
-	if l.owner == nil {
-		// One-request sessions of the stateless revision are not registered for broadcasts;
-		// the call in flight is the best guess at whom the message concerns.
-		if c := l.latestCall(); c != nil && c.sess != nil && c.sess.modern {
-			out = append(out, c.sess)
-		}
+	if l.owner != nil {
+		return []*Session{l.owner}
 	}
-	return out
+	c, n := l.soleCall()
+	switch {
+	case c != nil:
+		return []*Session{c.sess}
+	case n > 1:
+		l.logger.Debug("notification withheld: several clients have calls in flight on this shared upstream")
+		return nil
+	}
+	return g.sessionsOf(l)
 }
 
 func (g *Gateway) streamFor(sess *Session, rc *call) Stream {
 	if rc != nil && rc.sess == sess {
 		return rc.stream
+	}
+	return nil
+}
+
+// streamOf returns the stream of sess's call in flight on l, for messages that belong to it.
+func streamOf(l *leg, sess *Session, rc *call) Stream {
+	if rc != nil && rc.sess == sess {
+		return rc.stream
+	}
+	if c, _ := l.soleCall(); c != nil && c.sess == sess {
+		return c.stream
 	}
 	return nil
 }

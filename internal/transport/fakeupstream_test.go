@@ -119,7 +119,7 @@ func (c *fakeUpConn) serve(m *jsonrpc.Message) {
 }
 
 func (c *fakeUpConn) SetProtocolVersion(string) {}
-func (c *fakeUpConn) Done() <-chan struct{}    { return c.done }
+func (c *fakeUpConn) Done() <-chan struct{}     { return c.done }
 func (c *fakeUpConn) Err() error {
 	select {
 	case <-c.done:

@@ -271,10 +271,25 @@ func TestEventStreamAttachAndDelivered(t *testing.T) {
 	if es.attach() {
 		t.Fatal("second attach accepted")
 	}
-	es.detach()
+	gen, _ := es.current()
+	es.detach(gen)
 	if !es.attach() {
 		t.Fatal("attach after detach refused")
 	}
+	// A resuming connection takes the stream over: the old writer is told to stop, and its
+	// late detach does not release the new one.
+	old, oldStop := es.current()
+	newGen, _ := es.takeover()
+	select {
+	case <-oldStop:
+	default:
+		t.Fatal("takeover did not stop the old writer")
+	}
+	es.detach(old)
+	if es.attach() {
+		t.Fatal("the old writer's detach released the new writer's stream")
+	}
+	es.detach(newGen)
 	es.markSent(3)
 	es.markSent(2)
 	if es.delivered() != 3 {

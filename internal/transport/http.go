@@ -241,23 +241,41 @@ func originMatches(pattern, origin string) bool {
 	return ph == oh
 }
 
+// acceptsAll reports whether the Accept header admits every one of types (RFC 9110:
+// media types compare case-insensitively, wildcards match, q=0 means "not acceptable").
 func acceptsAll(r *http.Request, types ...string) bool {
 	accept := strings.Join(r.Header.Values("Accept"), ",")
 	for _, t := range types {
 		ok := false
 		for _, part := range strings.Split(accept, ",") {
-			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			mt = strings.TrimSpace(mt)
-			if mt == t || mt == "*/*" || (strings.HasSuffix(mt, "/*") && strings.HasPrefix(t, strings.TrimSuffix(mt, "*"))) {
-				ok = true
-				break
+			mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			mt = strings.ToLower(strings.TrimSpace(mt))
+			if !(mt == t || mt == "*/*" || (strings.HasSuffix(mt, "/*") && strings.HasPrefix(t, strings.TrimSuffix(mt, "*")))) {
+				continue
 			}
+			if zeroQuality(params) {
+				continue
+			}
+			ok = true
+			break
 		}
 		if !ok {
 			return false
 		}
 	}
 	return true
+}
+
+// zeroQuality reports whether media-type parameters carry q=0.
+func zeroQuality(params string) bool {
+	for _, p := range strings.Split(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			v = strings.TrimSpace(v)
+			return strings.Trim(v, "0.") == "" && v != ""
+		}
+	}
+	return false
 }
 
 func clientKey(r *http.Request) string {
@@ -363,8 +381,11 @@ func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
 	hs.streams[es.id] = es
 	hs.mu.Unlock()
 	go func() {
-		resp := hs.sess.Handle(ctx, msg, es)
-		es.push(resp, true)
+		if resp := hs.sess.Handle(ctx, msg, es); resp != nil {
+			es.push(resp, true)
+		} else {
+			es.close() // cancelled by the client: the stream ends without a response
+		}
 	}()
 	h.respond(w, r, hs, es)
 }
@@ -378,6 +399,11 @@ func (h *HTTPHandler) respond(w http.ResponseWriter, r *http.Request, hs *httpSe
 		return // kept for resumption with Last-Event-ID
 	}
 	evs, final := es.after(0)
+	if final && len(evs) == 0 {
+		h.dropStream(hs, es)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	if final && len(evs) == 1 {
 		h.dropStream(hs, es)
 		if h.opts.WriteTimeout > 0 {
@@ -390,10 +416,11 @@ func (h *HTTPHandler) respond(w http.ResponseWriter, r *http.Request, hs *httpSe
 	if !es.attach() {
 		return
 	}
-	defer es.detach()
+	gen, stop := es.current()
+	defer es.detach(gen)
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	if h.pump(w, r, es, 0, primes(hs)) {
+	if h.pump(w, r, es, 0, primes(hs), stop) {
 		h.dropStream(hs, es)
 	}
 }
@@ -409,7 +436,7 @@ func (h *HTTPHandler) dropStream(hs *httpSession, es *eventStream) {
 
 // pump writes es's events after seq last until the stream completes (true) or the client goes
 // away (false).
-func (h *HTTPHandler) pump(w http.ResponseWriter, r *http.Request, es *eventStream, last uint64, prime bool) bool {
+func (h *HTTPHandler) pump(w http.ResponseWriter, r *http.Request, es *eventStream, last uint64, prime bool, stop <-chan struct{}) bool {
 	sw := sse.NewWriter(w)
 	rc := http.NewResponseController(w)
 	if prime && !es.noIDs {
@@ -454,6 +481,8 @@ func (h *HTTPHandler) pump(w http.ResponseWriter, r *http.Request, es *eventStre
 			}
 		case <-r.Context().Done():
 			return false
+		case <-stop:
+			return false // taken over by a resuming connection
 		}
 	}
 }
@@ -536,15 +565,24 @@ func (h *HTTPHandler) get(w http.ResponseWriter, r *http.Request) {
 	} else {
 		last = hs.standalone.delivered()
 	}
-	if !es.attach() {
-		httpError(w, http.StatusConflict, nil, jsonrpc.CodeInvalidRequest, "this stream is already open on another connection")
-		return
+	var gen uint64
+	var stop <-chan struct{}
+	if lei := r.Header.Get("Last-Event-ID"); lei != "" {
+		// A client resuming a stream knows its old connection is gone, even when the server
+		// has not noticed yet: the new connection takes the stream over.
+		gen, stop = es.takeover()
+	} else {
+		if !es.attach() {
+			httpError(w, http.StatusConflict, nil, jsonrpc.CodeInvalidRequest, "this stream is already open on another connection")
+			return
+		}
+		gen, stop = es.current()
 	}
-	defer es.detach()
+	defer es.detach(gen)
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	http.NewResponseController(w).Flush()
-	if h.pump(w, r, es, last, primes(hs)) && resumed {
+	if h.pump(w, r, es, last, primes(hs), stop) && resumed {
 		h.dropStream(hs, es)
 	}
 }

@@ -93,8 +93,11 @@ func (h *HTTPHandler) postModern(w http.ResponseWriter, r *http.Request, msg *js
 	es.noIDs = true // no resumption in this revision
 	ctx := r.Context()
 	go func() {
-		resp := h.g.HandleModern(ctx, clientKey(r), msg, es, fwd)
-		es.push(resp, true)
+		if resp := h.g.HandleModern(ctx, clientKey(r), msg, es, fwd); resp != nil {
+			es.push(resp, true)
+		} else {
+			es.close()
+		}
 	}()
 	select {
 	case <-es.wake:
@@ -109,9 +112,10 @@ func (h *HTTPHandler) postModern(w http.ResponseWriter, r *http.Request, msg *js
 		return
 	}
 	es.attach()
+	_, stop := es.current()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	h.pump(w, r, es, 0, false)
+	h.pump(w, r, es, 0, false, stop)
 }

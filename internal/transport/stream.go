@@ -23,7 +23,9 @@ type eventStream struct {
 	closed   bool
 	attached bool   // a connection is writing this stream now
 	sent     uint64 // highest seq written to a connection
-	noIDs    bool   // events carry no id (the stateless revision has no resumption)
+	gen      uint64 // writer generation
+	stop     chan struct{}
+	noIDs    bool // events carry no id (the stateless revision has no resumption)
 }
 
 func (s *eventStream) markSent(seq uint64) {
@@ -127,11 +129,38 @@ func (s *eventStream) attach() bool {
 		return false
 	}
 	s.attached = true
+	s.gen++
+	s.stop = make(chan struct{})
 	return true
 }
 
-func (s *eventStream) detach() {
+// takeover attaches a resuming connection: a writer still attached (whose client has gone
+// but whose connection the server has not noticed yet) is told to stop. It returns the
+// writer's generation and stop channel.
+func (s *eventStream) takeover() (uint64, <-chan struct{}) {
 	s.mu.Lock()
-	s.attached = false
+	defer s.mu.Unlock()
+	if s.attached && s.stop != nil {
+		close(s.stop)
+	}
+	s.attached = true
+	s.gen++
+	s.stop = make(chan struct{})
+	return s.gen, s.stop
+}
+
+// current returns the attached writer's generation and stop channel.
+func (s *eventStream) current() (uint64, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen, s.stop
+}
+
+// detach ends writer generation gen (a writer that was taken over detaches nothing).
+func (s *eventStream) detach(gen uint64) {
+	s.mu.Lock()
+	if s.gen == gen {
+		s.attached = false
+	}
 	s.mu.Unlock()
 }
