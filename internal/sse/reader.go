@@ -71,6 +71,14 @@ func NewReader(r io.Reader, maxEvent int) *Reader {
 	return &Reader{br: bufio.NewReaderSize(r, 16<<10), max: maxEvent}
 }
 
+// Reset makes r read a new stream from src with the same limit, keeping its buffers, so
+// that readers can be pooled across many short streams.
+func (r *Reader) Reset(src io.Reader) {
+	br, line := r.br, r.line[:0]
+	br.Reset(src)
+	*r = Reader{br: br, max: r.max, line: line}
+}
+
 // LastEventID returns the stream's last event id as the standard defines it: the value of
 // the most recent id field (of this or an earlier event). It is what a client sends as
 // Last-Event-ID when it reconnects.

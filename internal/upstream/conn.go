@@ -19,9 +19,10 @@ type Handler func(msg []byte, related []byte)
 
 // Conn is one live connection to an upstream MCP server.
 type Conn interface {
-	// Send writes one JSON-RPC message. For HTTP it returns once the upstream accepted the
-	// POST (status read); response bodies are streamed to the Handler afterwards. ctx bounds
-	// only this Send, never the reading of a response stream it started.
+	// Send writes one JSON-RPC message. For a request over Streamable HTTP it also reads the
+	// response stream in the caller's goroutine, delivering its messages to the Handler, and
+	// returns once the response was delivered (the caller waits for it anyway; a hand-off per
+	// call would cost more). ctx bounds the whole Send: when it ends, the stream is closed.
 	Send(ctx context.Context, msg []byte) error
 	// SetProtocolVersion tells the transport the negotiated version (MCP-Protocol-Version
 	// header). For Streamable HTTP, the first call also means "initialized": the standalone

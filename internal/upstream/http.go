@@ -181,6 +181,7 @@ type base struct {
 	wg     sync.WaitGroup // goroutines reading bodies and streams
 
 	deliverMu sync.Mutex // serialises Handler calls
+	readers   sync.Pool  // *sse.Reader, reused across this Conn's response streams
 
 	mu      sync.Mutex
 	closing bool // Close was called: no new goroutines
@@ -466,7 +467,14 @@ const (
 // related is passed to the Handler. If want is not nil, consume stops after delivering the
 // response with that id. An oversized or invalid message fails the Conn.
 func (b *base) consume(body io.Reader, st *streamState, related, want []byte, what string) streamEnd {
-	r := sse.NewReader(body, b.max)
+	r, _ := b.readers.Get().(*sse.Reader)
+	if r == nil {
+		r = sse.NewReader(body, b.max)
+	} else {
+		r.Reset(body)
+	}
+	// Back to the pool for the next response stream; it keeps no reference to body.
+	defer func() { r.Reset(nil); b.readers.Put(r) }()
 	for {
 		ev, err := r.Next()
 		if err != nil {
@@ -612,18 +620,38 @@ func (c *httpConn) Send(ctx context.Context, msg []byte) error {
 	case ct == "application/json":
 		run = func() { c.readJSON(resp, related, env.Method) }
 	case ct == "text/event-stream":
-		run = func() { c.readPOSTStream(resp, related, env.Method) }
+		run = func() { c.readPOSTStream(ctx, resp, related, env.Method) }
 	default:
 		drain(resp.Body)
 		release()
 		return fmt.Errorf("upstream %q: POST %s: unsupported response Content-Type %q", c.name, env.Method, ct)
 	}
-	if !c.goRun(func() { defer release(); run() }) {
+	// The response is read here, in the caller's goroutine: the caller waits for it anyway,
+	// and a hand-off to another goroutine per call costs more than the read. The caller
+	// giving up (ctx) ends the read.
+	if !c.enter() {
 		resp.Body.Close()
 		release()
 		return c.errClosed()
 	}
+	defer c.wg.Done()
+	stop := context.AfterFunc(ctx, func() { resp.Body.Close() })
+	defer stop()
+	defer release()
+	run()
 	return nil
+}
+
+// enter registers a reader running in the caller's goroutine, so that Close waits for it;
+// false when the Conn is ending.
+func (b *base) enter() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing || b.err != nil {
+		return false
+	}
+	b.wg.Add(1)
+	return true
 }
 
 // readJSON delivers a single JSON response body.
@@ -652,7 +680,7 @@ func (c *httpConn) readJSON(resp *http.Response, related []byte, method string) 
 // resuming with GET and Last-Event-ID if the stream breaks first. If the response cannot
 // arrive any more, it delivers a JSON-RPC error response for the request instead, so the
 // caller is not left waiting.
-func (c *httpConn) readPOSTStream(resp *http.Response, related []byte, method string) {
+func (c *httpConn) readPOSTStream(ctx context.Context, resp *http.Response, related []byte, method string) {
 	what := "response stream of " + method
 	lost := func(why string) {
 		c.deliver(errorResponse(related, fmt.Sprintf("upstream %q: the response stream of %s ended before the response; %s",
@@ -674,6 +702,9 @@ func (c *httpConn) readPOSTStream(resp *http.Response, related []byte, method st
 			if end != streamBroken {
 				return
 			}
+		}
+		if ctx.Err() != nil {
+			return // the caller gave up on this request
 		}
 		if st.lastID == "" {
 			lost("it carried no event ids, so it cannot be resumed")

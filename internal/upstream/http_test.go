@@ -844,14 +844,31 @@ func TestStreamableHTTPSendContext(t *testing.T) {
 		}
 		return nil, nil
 	}})
+	// Send reads a request's response in the caller's goroutine: it returns once the
+	// response was delivered.
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := c.Send(ctx, []byte(`{"jsonrpc":"2.0","id":1,"method":"slow"}`)); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
+	sent := make(chan error, 1)
+	go func() { sent <- c.Send(ctx, []byte(`{"jsonrpc":"2.0","id":1,"method":"slow"}`)) }()
 	time.Sleep(20 * time.Millisecond)
 	close(release)
-	col.wait(t, "response after Send's ctx ended", withID("1"))
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	col.wait(t, "response delivered before Send returned", withID("1"))
+	cancel()
+
+	// A caller that gives up while the response stream is open gets Send back promptly.
+	ctx3, cancel3 := context.WithCancel(context.Background())
+	mu.Lock()
+	hang = true
+	mu.Unlock()
+	go func() { time.Sleep(30 * time.Millisecond); cancel3() }()
+	if err := c.Send(ctx3, []byte(`{"jsonrpc":"2.0","id":3,"method":"slow"}`)); err == nil {
+		t.Fatal("Send returned nil for a request whose caller gave up before the headers")
+	}
+	mu.Lock()
+	hang = false
+	mu.Unlock()
 
 	// A Send whose ctx ends before the headers arrive returns promptly.
 	mu.Lock()
@@ -878,7 +895,9 @@ func TestStreamableHTTPCloseStopsStreams(t *testing.T) {
 		<-r.Context().Done()
 	})
 	c, col := dialHTTP(t, &StreamableHTTP{URL: ts.URL})
-	send(t, c, `{"jsonrpc":"2.0","id":1,"method":"forever"}`)
+	sent := make(chan error, 1)
+	// Send reads the response stream itself, so it is still running when Close comes.
+	go func() { sent <- c.Send(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"forever"}`)) }()
 	<-started
 	closed := make(chan error, 1)
 	go func() { closed <- c.Close() }()
@@ -889,6 +908,11 @@ func TestStreamableHTTPCloseStopsStreams(t *testing.T) {
 		}
 	case <-time.After(testTimeout):
 		t.Fatal("Close hangs")
+	}
+	select {
+	case <-sent:
+	case <-time.After(testTimeout):
+		t.Fatal("Send still reading after Close returned")
 	}
 	if len(col.all()) != 0 {
 		t.Fatal("delivered after Close")
