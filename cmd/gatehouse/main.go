@@ -91,22 +91,32 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func serve(args []string, stderr io.Writer) int {
-	cfg, code := load("serve", args, stderr)
+// start loads the configuration, builds the gateway and connects its upstreams. The caller
+// must call stop when done.
+func start(name string, args []string, stderr io.Writer) (a *app.App, cfg *config.Config, logger *slog.Logger, ctx context.Context, stop func(), code int) {
+	cfg, code = load(name, args, stderr)
 	if cfg == nil {
-		return code
+		return nil, nil, nil, nil, nil, code
 	}
-	logger := newLogger(cfg, stderr)
+	// Logs go to stderr only: in stdio mode stdout carries the protocol.
+	logger = newLogger(cfg, stderr)
 	a, err := app.New(cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
-		return 1
+		return nil, nil, nil, nil, nil, 1
 	}
-	defer a.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	a.Start()
-	err = a.ServeHTTP(ctx, func(addr net.Addr) {
+	return a, cfg, logger, ctx, func() { cancel(); a.Close() }, 0
+}
+
+func serve(args []string, stderr io.Writer) int {
+	a, cfg, logger, ctx, stop, code := start("serve", args, stderr)
+	if a == nil {
+		return code
+	}
+	defer stop()
+	err := a.ServeHTTP(ctx, func(addr net.Addr) {
 		logger.Info("gatehouse listening", "addr", addr.String(), "path", cfg.Listen.Path, "tls", cfg.Listen.TLS.Enabled(), "config", cfg.File(), "config_digest", cfg.Digest())
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -118,21 +128,11 @@ func serve(args []string, stderr io.Writer) int {
 }
 
 func stdio(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, code := load("stdio", args, stderr)
-	if cfg == nil {
+	a, _, logger, ctx, stop, code := start("stdio", args, stderr)
+	if a == nil {
 		return code
 	}
-	// stdout carries the protocol: logs go to stderr only.
-	logger := newLogger(cfg, stderr)
-	a, err := app.New(cfg, logger)
-	if err != nil {
-		logger.Error("cannot start", "err", err)
-		return 1
-	}
-	defer a.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a.Start()
 	if err := a.ServeStdio(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("stdio session ended", "err", err)
 		return 1

@@ -363,11 +363,7 @@ func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
 	if hs == nil {
 		return
 	}
-	hs.active.Add(1)
-	defer func() {
-		hs.active.Add(-1)
-		hs.lastActive.Store(time.Now().UnixNano())
-	}()
+	defer hs.busy()()
 	// A client that disconnects has not cancelled (it may resume): the request goes on.
 	ctx := context.WithoutCancel(r.Context())
 	if msg.Kind != jsonrpc.KindRequest {
@@ -422,6 +418,16 @@ func (h *HTTPHandler) respond(w http.ResponseWriter, r *http.Request, hs *httpSe
 	w.WriteHeader(http.StatusOK)
 	if h.pump(w, r, es, 0, primes(hs), stop) {
 		h.dropStream(hs, es)
+	}
+}
+
+// busy marks the session as in use (the idle janitor leaves it alone) until the returned
+// func is called.
+func (hs *httpSession) busy() func() {
+	hs.active.Add(1)
+	return func() {
+		hs.active.Add(-1)
+		hs.lastActive.Store(time.Now().UnixNano())
 	}
 }
 
@@ -537,11 +543,7 @@ func (h *HTTPHandler) get(w http.ResponseWriter, r *http.Request) {
 	if hs == nil {
 		return
 	}
-	hs.active.Add(1)
-	defer func() {
-		hs.active.Add(-1)
-		hs.lastActive.Store(time.Now().UnixNano())
-	}()
+	defer hs.busy()()
 	es, last := hs.standalone, uint64(0)
 	resumed := false
 	if lei := r.Header.Get("Last-Event-ID"); lei != "" {
