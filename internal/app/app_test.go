@@ -1,0 +1,62 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/config"
+	"gatehouse/internal/upstream"
+)
+
+// The stdio dialer resolves the declared environment when it dials, and gives the child
+// exactly that: here a shell prints its environment to stderr, which reaches the log.
+func TestStdioDialerEnvironment(t *testing.T) {
+	t.Setenv("GATEHOUSE_APP_TEST_SECRET", "s3cret")
+	t.Setenv("GATEHOUSE_APP_TEST_PASSED", "passed-on")
+	var logs bytes.Buffer
+	d := &stdioDialer{
+		base: upstream.Stdio{Name: "envcheck", Command: "/bin/sh", Args: []string{"-c", "env >&2"}, Logger: newTextLogger(&logs)},
+		env: map[string]config.Secret{
+			"FOO":  config.LiteralSecret("bar"),
+			"FROM": config.EnvSecret("GATEHOUSE_APP_TEST_PASSED"),
+		},
+	}
+	c, err := d.Dial(context.Background(), func([]byte, []byte) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-c.Done()
+	c.Close()
+	out := logs.String()
+	for _, want := range []string{"FOO=bar", "FROM=passed-on"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("child environment lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "s3cret") || strings.Contains(out, "GATEHOUSE_APP_TEST_SECRET") {
+		t.Errorf("the gateway's own environment reached the child:\n%s", out)
+	}
+
+	// An unset reference fails the dial with the variable's name, not its value.
+	d.env["MISSING"] = config.EnvSecret("GATEHOUSE_APP_TEST_UNSET")
+	if _, err := d.Dial(context.Background(), func([]byte, []byte) {}); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_APP_TEST_UNSET") {
+		t.Errorf("dial with an unset variable: %v", err)
+	}
+}
+
+func TestHeaderFunc(t *testing.T) {
+	t.Setenv("GATEHOUSE_APP_TEST_TOKEN", "Bearer abc")
+	f := headerFunc(map[string]config.Secret{"Authorization": config.EnvSecret("GATEHOUSE_APP_TEST_TOKEN"), "X-Team": config.LiteralSecret("blue")})
+	h, err := f(context.Background())
+	if err != nil || h.Get("Authorization") != "Bearer abc" || h.Get("X-Team") != "blue" {
+		t.Fatalf("headers = %v, %v", h, err)
+	}
+	if headerFunc(nil) != nil {
+		t.Error("no headers should give a nil func")
+	}
+}
+
+func newTextLogger(w *bytes.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
