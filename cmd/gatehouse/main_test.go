@@ -15,8 +15,8 @@ func TestRun(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("listen: {adress: x}\nupstreams:\n  - name: A\n    transport: carrier-pigeon\n"), 0o644)
 	tests := []struct {
-		args       []string
-		code       int
+		args        []string
+		code        int
 		out, errOut string
 	}{
 		{args: nil, code: 2, errOut: "Usage:"},
