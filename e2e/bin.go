@@ -117,7 +117,6 @@ type Gatehouse struct {
 // when the test ends. Its logs are printed when the test failed.
 func StartGatehouse(t testing.TB, yaml string, env ...string) *Gatehouse {
 	t.Helper()
-	bin := GatehouseBin(t)
 	port := FreePort(t)
 	if strings.Contains(yaml, "{{PORT}}") {
 		yaml = strings.ReplaceAll(yaml, "{{PORT}}", strconv.Itoa(port))
@@ -128,6 +127,36 @@ func StartGatehouse(t testing.TB, yaml string, env ...string) *Gatehouse {
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatalf("e2e: %v", err)
 	}
+	cmd, logs, exited := startGatehouseProcess(t, path, env...)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("e2e: gatehouse exited before serving:\n%s", logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("e2e: gatehouse /healthz not ready after 15s (%v):\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &Gatehouse{URL: base + "/mcp", Base: base, Logs: logs, Process: cmd.Process, Config: path}
+}
+
+// startGatehouseProcess runs `gatehouse serve --config path` with the extra environment env
+// and stops it (SIGTERM, then the whole process group) when the test ends; its logs are
+// printed when the test failed.
+func startGatehouseProcess(t testing.TB, path string, env ...string) (*exec.Cmd, *lockedBuffer, <-chan struct{}) {
+	t.Helper()
+	bin := GatehouseBin(t)
 	cmd := exec.Command(bin, "serve", "--config", path)
 	cmd.Env = append(os.Environ(), env...)
 	logs := &lockedBuffer{}
@@ -151,27 +180,7 @@ func StartGatehouse(t testing.TB, yaml string, env ...string) *Gatehouse {
 			t.Logf("gatehouse logs:\n%s", logs.String())
 		}
 	})
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("e2e: gatehouse exited before serving:\n%s", logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("e2e: gatehouse /healthz not ready after 15s (%v):\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &Gatehouse{URL: base + "/mcp", Base: base, Logs: logs, Process: cmd.Process, Config: path}
+	return cmd, logs, exited
 }
 
 // StdioGatehouse writes yaml to a temp dir and returns the argv of `gatehouse stdio --config`.

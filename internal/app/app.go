@@ -192,6 +192,9 @@ func httpClient(u *config.Upstream) (*http.Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 0, // streams may take long; calls are bounded by request_timeout
 		ForceAttemptHTTP2:     true,
+		// Results of tens of KiB are common: fewer, larger reads and writes.
+		ReadBufferSize:  64 << 10,
+		WriteBufferSize: 16 << 10,
 	}
 	return &http.Client{Transport: tr}, nil
 }

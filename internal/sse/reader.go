@@ -65,10 +65,17 @@ type Reader struct {
 // the "\n" joining data lines, plus its id and name); a single line may be at most maxEvent
 // plus a few bytes for the field name. A non-positive maxEvent means DefaultMaxEvent.
 func NewReader(r io.Reader, maxEvent int) *Reader {
+	return NewReaderSize(r, maxEvent, 16<<10)
+}
+
+// NewReaderSize is NewReader with a read buffer of bufSize bytes. A line that fits in the
+// buffer is read without a copy: large buffers suit streams of large messages, small ones
+// long-lived streams that are mostly idle.
+func NewReaderSize(r io.Reader, maxEvent, bufSize int) *Reader {
 	if maxEvent <= 0 {
 		maxEvent = DefaultMaxEvent
 	}
-	return &Reader{br: bufio.NewReaderSize(r, 16<<10), max: maxEvent}
+	return &Reader{br: bufio.NewReaderSize(r, bufSize), max: maxEvent}
 }
 
 // Reset makes r read a new stream from src with the same limit, keeping its buffers, so

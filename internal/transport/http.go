@@ -406,6 +406,7 @@ func (h *HTTPHandler) respond(w http.ResponseWriter, r *http.Request, hs *httpSe
 			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
 		}
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(evs[0].data)))
 		w.Write(evs[0].data)
 		return
 	}

@@ -3,6 +3,7 @@ package transport
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"gatehouse/internal/gateway"
@@ -107,6 +108,7 @@ func (h *HTTPHandler) postModern(w http.ResponseWriter, r *http.Request, msg *js
 	evs, final := es.after(0)
 	if final && len(evs) == 1 {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(evs[0].data)))
 		w.WriteHeader(modernStatus(evs[0].data))
 		w.Write(evs[0].data)
 		return

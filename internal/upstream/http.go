@@ -467,14 +467,21 @@ const (
 // related is passed to the Handler. If want is not nil, consume stops after delivering the
 // response with that id. An oversized or invalid message fails the Conn.
 func (b *base) consume(body io.Reader, st *streamState, related, want []byte, what string) streamEnd {
-	r, _ := b.readers.Get().(*sse.Reader)
-	if r == nil {
-		r = sse.NewReader(body, b.max)
+	var r *sse.Reader
+	if want != nil {
+		// A response stream: large messages are common, so a large buffer, reused.
+		r, _ = b.readers.Get().(*sse.Reader)
+		if r == nil {
+			r = sse.NewReaderSize(body, b.max, 64<<10)
+		} else {
+			r.Reset(body)
+		}
+		// Back to the pool for the next response stream; it keeps no reference to body.
+		defer func() { r.Reset(nil); b.readers.Put(r) }()
 	} else {
-		r.Reset(body)
+		// The standalone stream lives as long as the session and is mostly idle.
+		r = sse.NewReaderSize(body, b.max, 4<<10)
 	}
-	// Back to the pool for the next response stream; it keeps no reference to body.
-	defer func() { r.Reset(nil); b.readers.Put(r) }()
 	for {
 		ev, err := r.Next()
 		if err != nil {

@@ -211,7 +211,8 @@ func (c *stdioConn) fail(err error) {
 func (c *stdioConn) readStdout(r *os.File, max int) {
 	defer c.wg.Done()
 	defer r.Close()
-	br := bufio.NewReaderSize(r, 64<<10)
+	// One reader per child process: room for a large result in one piece.
+	br := bufio.NewReaderSize(r, 256<<10)
 	var long []byte
 	for {
 		line, err := br.ReadSlice('\n')
