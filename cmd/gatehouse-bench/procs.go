@@ -247,10 +247,13 @@ type healthDoc struct {
 	} `json:"upstreams"`
 }
 
-var probe = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+// probe returns a client for the occasional health and stats reads.
+func probe() *http.Client {
+	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+}
 
 func (g *gateway) healthz() (*healthDoc, error) {
-	resp, err := probe.Get(g.health)
+	resp, err := probe().Get(g.health)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +271,7 @@ func (g *gateway) healthz() (*healthDoc, error) {
 // upstreamStats reads the HTTP upstream's /stats.
 func upstreamStats(mcpURL string) map[string]int64 {
 	u := strings.TrimSuffix(mcpURL, "/mcp") + "/stats"
-	resp, err := probe.Get(u)
+	resp, err := probe().Get(u)
 	if err != nil {
 		return nil
 	}

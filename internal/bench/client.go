@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -48,7 +47,7 @@ type Session struct {
 	Version string // negotiated protocol version
 	nextID  int64
 	body    []byte
-	rd      *bufio.Reader // borrowed from readerPool while reading an event stream
+	rd      *bufio.Reader // for event streams: big enough for a 64 KiB event on one line, reused
 	buf     bytes.Buffer
 }
 
@@ -185,8 +184,6 @@ func (s *Session) Call(ctx context.Context, spec *CallSpec) (int, error) {
 	return len(msg), nil
 }
 
-// readerPool holds readers big enough for a 64 KiB event on one line.
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 80<<10) }}
 
 var (
 	errNoResponse = errors.New("the response stream ended without the response")
@@ -252,13 +249,11 @@ func hasMediaType(ct, want string) bool {
 // readSSE reads events until one carries the response with id. Data of an event is collected
 // in s.buf (multi-line data joined by '\n').
 func (s *Session) readSSE(body io.Reader, id int64) ([]byte, error) {
-	s.rd = readerPool.Get().(*bufio.Reader)
+	if s.rd == nil {
+		s.rd = bufio.NewReaderSize(nil, 80<<10)
+	}
 	s.rd.Reset(body)
-	defer func() {
-		s.rd.Reset(nil)
-		readerPool.Put(s.rd)
-		s.rd = nil
-	}()
+	defer s.rd.Reset(nil)
 	hasData := false
 	for {
 		line, err := s.readLine()
