@@ -184,7 +184,6 @@ func (s *Session) Call(ctx context.Context, spec *CallSpec) (int, error) {
 	return len(msg), nil
 }
 
-
 var (
 	errNoResponse = errors.New("the response stream ended without the response")
 	resultKey     = []byte(`"result":`)

@@ -39,7 +39,7 @@ func (g *Gateway) dispatch(ctx context.Context, s *Session, msg *jsonrpc.Message
 	case "server/discover":
 		// The stateless 2026-07-28 revision is not served on session-based connections; this
 		// error makes 2026-capable clients fall back to initialize.
-		return nil, errorf(jsonrpc.CodeMethodNotFound, "server/discover is not available: this endpoint speaks the session-based protocol (%s)", strings.Join(sessionVersions, ", "))
+		return nil, errorf(jsonrpc.CodeMethodNotFound, "server/discover is not available: this endpoint speaks the session-based protocol (%s)", strings.Join(sessionVersions(), ", "))
 	}
 	return g.forwardOther(ctx, s, msg, st)
 }
@@ -62,7 +62,7 @@ func (g *Gateway) initialize(ctx context.Context, s *Session, msg *jsonrpc.Messa
 	}
 	ci.ProtocolVersion = p.ProtocolVersion
 	if !supportedVersion(p.ProtocolVersion) {
-		ci.ProtocolVersion = sessionVersions[0] // the client decides whether it can speak ours
+		ci.ProtocolVersion = sessionVersions()[0] // the client decides whether it can speak ours
 	}
 	ci.Params = msg.Params
 	s.mu.Lock()
@@ -359,10 +359,8 @@ func (g *Gateway) setLevel(ctx context.Context, s *Session, msg *jsonrpc.Message
 	return jsonrpc.Response(msg.ID, []byte("{}")), nil
 }
 
-var logLevels = []string{"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"}
-
 func logLevelRank(l string) int {
-	for i, v := range logLevels {
+	for i, v := range []string{"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"} {
 		if v == l {
 			return i
 		}

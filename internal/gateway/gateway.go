@@ -16,15 +16,17 @@ import (
 )
 
 // Protocol versions of the session-based generation, newest first.
-var sessionVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+func sessionVersions() []string {
+	return []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+}
 
 // upstreamProtocolVersion is what the gateway offers upstreams.
 const upstreamProtocolVersion = "2025-11-25"
 
-func supportedVersion(v string) bool { return slices.Contains(sessionVersions, v) }
+func supportedVersion(v string) bool { return slices.Contains(sessionVersions(), v) }
 
 // SupportedVersions lists the session-based protocol versions the gateway speaks to clients.
-func SupportedVersions() []string { return slices.Clone(sessionVersions) }
+func SupportedVersions() []string { return sessionVersions() }
 
 // Limits are the gateway's per-session limits.
 type Limits struct {

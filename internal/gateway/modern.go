@@ -41,7 +41,10 @@ const (
 )
 
 // modernVersions are the stateless revisions the gateway serves.
-var modernVersions = []string{ModernVersion}
+func modernVersions() []string { return []string{ModernVersion} }
+
+// allVersions are every revision the gateway serves, newest first.
+func allVersions() []string { return append(modernVersions(), sessionVersions()...) }
 
 // IsModernVersion reports whether v names a stateless revision (2026-07-28 or later).
 func IsModernVersion(v string) bool { return v >= ModernVersion }
@@ -117,7 +120,7 @@ func (g *Gateway) HandleModern(ctx context.Context, remote string, msg *jsonrpc.
 	if err != nil {
 		return errorResponse(msg.ID, err)
 	}
-	if mrtrMethods[msg.Method] {
+	if mayNeedInput(msg.Method) {
 		// May park the call across client rounds; it closes the session itself.
 		return g.modernize(msg.Method, g.runBridged(ctx, s, msg, st))
 	}
@@ -149,9 +152,9 @@ func (g *Gateway) modernSession(remote string, msg *jsonrpc.Message, fwd http.He
 	if !ok {
 		return nil, errorf(jsonrpc.CodeInvalidParams, "params._meta.%s is required", metaVersion)
 	}
-	if !slices.Contains(modernVersions, v) {
+	if !slices.Contains(modernVersions(), v) {
 		return nil, &Error{Code: CodeUnsupportedVersion, Message: fmt.Sprintf("unsupported protocol version %q", v),
-			Data: map[string]any{"supported": append(slices.Clone(modernVersions), sessionVersions...), "requested": v}}
+			Data: map[string]any{"supported": allVersions(), "requested": v}}
 	}
 	caps, ok := jsonrpc.Member(meta, metaCapabilities)
 	if !ok || len(caps) == 0 || caps[0] != '{' {
@@ -223,7 +226,7 @@ func (g *Gateway) discover(ctx context.Context, s *Session, msg *jsonrpc.Message
 	g.learnCaps(ctx, s)
 	res, _ := json.Marshal(map[string]any{
 		"resultType":        "complete",
-		"supportedVersions": append(slices.Clone(modernVersions), sessionVersions...),
+		"supportedVersions": allVersions(),
 		"capabilities":      g.capabilities(),
 		"ttlMs":             0,
 		"cacheScope":        "private",
@@ -356,9 +359,13 @@ func (f *listenFilter) forListener(method string, params []byte, raw []byte) []b
 	return jsonrpc.Notification(method, jsonrpc.SetPath(params, f.id, "_meta", metaSubscription))
 }
 
-var cacheableMethods = map[string]bool{
-	"tools/list": true, "prompts/list": true, "resources/list": true,
-	"resources/templates/list": true, "resources/read": true,
+// cacheable reports whether a method's result is a CacheableResult (ttlMs, cacheScope).
+func cacheable(method string) bool {
+	switch method {
+	case "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read":
+		return true
+	}
+	return false
 }
 
 // modernize adapts a response for a stateless client: every result says its resultType,
@@ -384,7 +391,7 @@ func (g *Gateway) modernize(method string, resp []byte) []byte {
 		r = jsonrpc.SetMember(r, "resultType", []byte(`"complete"`))
 		changed = true
 	}
-	if cacheableMethods[method] {
+	if cacheable(method) {
 		if _, ok := jsonrpc.Member(r, "ttlMs"); !ok {
 			r = jsonrpc.SetMember(r, "ttlMs", []byte("0"))
 			changed = true

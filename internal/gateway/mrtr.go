@@ -23,8 +23,10 @@ import (
 // call running ("parked") while the client answers: the requestState names the parked call,
 // and the upstream gets the client's answers under its own request ids.
 
-// mrtrMethods are the requests that may return input_required.
-var mrtrMethods = map[string]bool{"tools/call": true, "prompts/get": true, "resources/read": true}
+// mayNeedInput reports whether a method may return input_required.
+func mayNeedInput(method string) bool {
+	return method == "tools/call" || method == "prompts/get" || method == "resources/read"
+}
 
 // mrtrAsk is one upstream request waiting for the client's answer.
 type mrtrAsk struct {

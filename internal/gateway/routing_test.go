@@ -69,7 +69,7 @@ func TestInitializeResult(t *testing.T) {
 	defer s2.Close()
 	r = request(t, s2, nil, "1", "initialize", `{"protocolVersion":"1999-01-01","capabilities":{},"clientInfo":{"name":"x","version":"1"}}`)
 	mustOK(t, r)
-	if v, _ := jsonrpc.StringMember(r.Result, "protocolVersion"); v != sessionVersions[0] {
+	if v, _ := jsonrpc.StringMember(r.Result, "protocolVersion"); v != sessionVersions()[0] {
 		t.Fatalf("version %q", v)
 	}
 	// initialize without params is invalid.
