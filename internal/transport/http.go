@@ -376,50 +376,8 @@ func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
 	hs.mu.Lock()
 	hs.streams[es.id] = es
 	hs.mu.Unlock()
-	go func() {
-		if resp := hs.sess.Handle(ctx, msg, es); resp != nil {
-			es.push(resp, true)
-		} else {
-			es.close() // cancelled by the client: the stream ends without a response
-		}
-	}()
-	h.respond(w, r, hs, es)
-}
-
-// respond writes a request's outcome: plain JSON when the response is all there is, else an
-// SSE stream of the related messages and then the response.
-func (h *HTTPHandler) respond(w http.ResponseWriter, r *http.Request, hs *httpSession, es *eventStream) {
-	select {
-	case <-es.wake:
-	case <-r.Context().Done():
-		return // kept for resumption with Last-Event-ID
-	}
-	evs, final := es.after(0)
-	if final && len(evs) == 0 {
-		h.dropStream(hs, es)
-		w.WriteHeader(http.StatusAccepted)
-		return
-	}
-	if final && len(evs) == 1 {
-		h.dropStream(hs, es)
-		if h.opts.WriteTimeout > 0 {
-			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(evs[0].data)))
-		w.Write(evs[0].data)
-		return
-	}
-	if !es.attach() {
-		return
-	}
-	gen, stop := es.current()
-	defer es.detach(gen)
-	sse.SetHeaders(w.Header())
-	w.WriteHeader(http.StatusOK)
-	if h.pump(w, r, es, 0, primes(hs), stop) {
-		h.dropStream(hs, es)
-	}
+	ps := newPostStream(h, w, r, hs, es)
+	ps.finish(hs.sess.Handle(ctx, msg, ps))
 }
 
 // busy marks the session as in use (the idle janitor leaves it alone) until the returned

@@ -59,11 +59,18 @@ func newEventStream(id string, max int) *eventStream {
 func (s *eventStream) Send(msg []byte) error { return s.push(msg, false) }
 
 func (s *eventStream) push(msg []byte, final bool) error {
+	_, err := s.pushSeq(msg, final)
+	return err
+}
+
+// pushSeq queues one message and returns its seq.
+func (s *eventStream) pushSeq(msg []byte, final bool) (uint64, error) {
 	s.mu.Lock()
 	if s.closed || s.final {
 		s.mu.Unlock()
-		return errStreamClosed
+		return 0, errStreamClosed
 	}
+	seq := s.next
 	s.events = append(s.events, event{seq: s.next, data: msg})
 	s.next++
 	if len(s.events) > s.max {
@@ -77,7 +84,7 @@ func (s *eventStream) push(msg []byte, final bool) error {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return nil
+	return seq, nil
 }
 
 // close ends the stream; a writer stops after the events already queued.
