@@ -85,6 +85,7 @@ type StreamableHTTP struct {
 
 	clientOnce sync.Once
 	client     *http.Client
+	readers    readerCache // response-stream readers shared by this dialer's Conns
 }
 
 var _ Dialer = (*StreamableHTTP)(nil)
@@ -106,6 +107,7 @@ func (d *StreamableHTTP) Dial(ctx context.Context, h Handler) (Conn, error) {
 	})
 	c := &httpConn{url: d.URL}
 	c.init(d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, d.backoffBase, h)
+	c.readers = &d.readers
 	return c, nil
 }
 
@@ -180,8 +182,8 @@ type base struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // goroutines reading bodies and streams
 
-	deliverMu sync.Mutex // serialises Handler calls
-	readers   sync.Pool  // *sse.Reader, reused across this Conn's response streams
+	deliverMu sync.Mutex   // serialises Handler calls
+	readers   *readerCache // response-stream readers, reused (nil: none kept)
 
 	mu      sync.Mutex
 	closing bool // Close was called: no new goroutines
@@ -470,14 +472,9 @@ func (b *base) consume(body io.Reader, st *streamState, related, want []byte, wh
 	var r *sse.Reader
 	if want != nil {
 		// A response stream: large messages are common, so a large buffer, reused.
-		r, _ = b.readers.Get().(*sse.Reader)
-		if r == nil {
-			r = sse.NewReaderSize(body, b.max, 64<<10)
-		} else {
-			r.Reset(body)
-		}
-		// Back to the pool for the next response stream; it keeps no reference to body.
-		defer func() { r.Reset(nil); b.readers.Put(r) }()
+		r = b.readers.get(body, b.max)
+		// Back to the cache for the next response stream; it keeps no reference to body.
+		defer b.readers.put(r)
 	} else {
 		// The standalone stream lives as long as the session and is mostly idle.
 		r = sse.NewReaderSize(body, b.max, 4<<10)
@@ -873,4 +870,41 @@ func (c *httpConn) Close() error {
 		}
 		return c.statusError(http.MethodDelete, resp)
 	})
+}
+
+// readerCache keeps a few response-stream readers (each with a 64 KiB buffer) for reuse. A
+// sync.Pool would not do: the gateway's heap is small, so collections are frequent and would
+// empty it, and each new reader's buffer is itself a large allocation.
+type readerCache struct {
+	once sync.Once
+	free chan *sse.Reader
+}
+
+// readerCacheSize bounds what a dialer keeps: enough for the calls in flight at once on a
+// busy upstream, at most 1 MiB.
+const readerCacheSize = 16
+
+func (c *readerCache) get(body io.Reader, max int) *sse.Reader {
+	if c == nil {
+		return sse.NewReaderSize(body, max, 64<<10)
+	}
+	c.once.Do(func() { c.free = make(chan *sse.Reader, readerCacheSize) })
+	select {
+	case r := <-c.free:
+		r.Reset(body)
+		return r
+	default:
+		return sse.NewReaderSize(body, max, 64<<10)
+	}
+}
+
+func (c *readerCache) put(r *sse.Reader) {
+	r.Reset(nil)
+	if c == nil {
+		return
+	}
+	select {
+	case c.free <- r:
+	default:
+	}
 }
