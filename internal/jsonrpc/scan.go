@@ -1,6 +1,7 @@
 package jsonrpc
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,6 +106,20 @@ var strSafe = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	loBits      = 0x0101010101010101
+	hiBits      = 0x8080808080808080
+	quotes      = 0x2222222222222222
+	backslashes = 0x5c5c5c5c5c5c5c5c
+)
+
+// hasZero is non-zero when some byte of x is zero.
+func hasZero(x uint64) uint64 { return (x - loBits) & ^x & hiBits }
+
+// hasLess20 is non-zero when some byte of x is below 0x20 (exact for bytes below 0x80, which
+// is all the caller relies on: a high byte is caught on its own).
+func hasLess20(x uint64) uint64 { return (x - 0x20*loBits) & ^x & hiBits }
+
 // skipString returns the offset past the closing quote of the string at b[i], and whether it
 // contains escapes.
 func skipString(b []byte, i int) (end int, escaped bool, err error) {
@@ -112,6 +127,15 @@ func skipString(b []byte, i int) (end int, escaped bool, err error) {
 	i++
 	highBit := false
 	for {
+		// Eight bytes at a time while none needs attention (a quote, a backslash, a control
+		// character or a non-ASCII byte): most string bytes are plain text.
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if (x&hiBits)|hasZero(x^quotes)|hasZero(x^backslashes)|hasLess20(x) != 0 {
+				break
+			}
+			i += 8
+		}
 		for i < len(b) && strSafe[b[i]] {
 			i++
 		}

@@ -872,7 +872,7 @@ func (c *httpConn) Close() error {
 	})
 }
 
-// readerCache keeps a few response-stream readers (each with a 64 KiB buffer) for reuse. A
+// readerCache keeps a few response-stream readers (each with a 128 KiB buffer) for reuse. A
 // sync.Pool would not do: the gateway's heap is small, so collections are frequent and would
 // empty it, and each new reader's buffer is itself a large allocation.
 type readerCache struct {
@@ -881,12 +881,16 @@ type readerCache struct {
 }
 
 // readerCacheSize bounds what a dialer keeps: enough for the calls in flight at once on a
-// busy upstream, at most 1 MiB.
+// busy upstream, at most 2 MiB.
 const readerCacheSize = 16
+
+// responseBufSize is the read buffer of a response stream: a message of up to this size
+// (a 64 KiB result with its envelope, say) is parsed without being copied together first.
+const responseBufSize = 128 << 10
 
 func (c *readerCache) get(body io.Reader, max int) *sse.Reader {
 	if c == nil {
-		return sse.NewReaderSize(body, max, 64<<10)
+		return sse.NewReaderSize(body, max, responseBufSize)
 	}
 	c.once.Do(func() { c.free = make(chan *sse.Reader, readerCacheSize) })
 	select {
@@ -894,7 +898,7 @@ func (c *readerCache) get(body io.Reader, max int) *sse.Reader {
 		r.Reset(body)
 		return r
 	default:
-		return sse.NewReaderSize(body, max, 64<<10)
+		return sse.NewReaderSize(body, max, responseBufSize)
 	}
 }
 
