@@ -34,7 +34,10 @@ func GatehouseBin(t testing.TB) string {
 	t.Helper()
 	root := RepoRoot(t)
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s/%s\x00", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	// GATEHOUSE_E2E_RACE=1 builds the gateway with the race detector (run with
+	// GORACE=halt_on_error=1 so that a race fails the test that hits it).
+	race := os.Getenv("GATEHOUSE_E2E_RACE") == "1"
+	fmt.Fprintf(h, "%s\x00%s/%s\x00race=%v\x00", runtime.Version(), runtime.GOOS, runtime.GOARCH, race)
 	var files []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -91,7 +94,11 @@ func GatehouseBin(t testing.TB) string {
 	tmp := bin + ".tmp"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp, "./cmd/gatehouse")
+	args := []string{"build", "-o", tmp}
+	if race {
+		args = append(args, "-race")
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, "./cmd/gatehouse")...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("e2e: go build ./cmd/gatehouse: %v\n%s", err, out)
@@ -533,7 +540,10 @@ func TestdataBin(t testing.TB, name string) string {
 	t.Helper()
 	root := RepoRoot(t)
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s/%s\x00", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	// GATEHOUSE_E2E_RACE=1 builds the gateway with the race detector (run with
+	// GORACE=halt_on_error=1 so that a race fails the test that hits it).
+	race := os.Getenv("GATEHOUSE_E2E_RACE") == "1"
+	fmt.Fprintf(h, "%s\x00%s/%s\x00race=%v\x00", runtime.Version(), runtime.GOOS, runtime.GOARCH, race)
 	for _, f := range []string{filepath.Join("e2e", "testdata", name, "main.go"), "go.sum", "go.mod"} {
 		b, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
