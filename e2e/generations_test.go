@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -42,6 +43,26 @@ func startGoUpstream(t *testing.T, stateless, refuseInitialize bool) string {
 				return nil, nil, err
 			}
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "sampled:" + res.Content.(*mcp.TextContent).Text}}}, nil, nil
+		})
+	// confirm asks for a sample the stateless revision's way: an input_required result first,
+	// then the real result once the answer comes back with the request state.
+	mcp.AddTool(srv, &mcp.Tool{Name: "confirm", Description: "asks for a sample through input_required"},
+		func(ctx context.Context, req *mcp.CallToolRequest, args in) (*mcp.CallToolResult, any, error) {
+			if len(req.Params.InputResponses) == 0 {
+				return &mcp.CallToolResult{
+					InputRequests: mcp.InputRequestMap{"s": &mcp.CreateMessageParams{
+						MaxTokens: 10,
+						Messages:  []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: args.Text}}},
+					}},
+					RequestState: "state-1",
+				}, nil, nil
+			}
+			r, ok := req.Params.InputResponses["s"].(*mcp.CreateMessageWithToolsResult)
+			if !ok || len(r.Content) == 0 {
+				return nil, nil, fmt.Errorf("unexpected input response %T", req.Params.InputResponses["s"])
+			}
+			text := r.Content[0].(*mcp.TextContent).Text
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "confirmed:" + text + ":" + req.Params.RequestState}}}, nil, nil
 		})
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: stateless})
 	var handler http.Handler = h
@@ -234,4 +255,61 @@ func TestSamplingAcrossGenerations(t *testing.T) {
 			t.Fatalf("want a missing-capability error, got %v", err)
 		}
 	})
+}
+
+// TestInputRequiredForSessionClient: an upstream of the stateless revision only answers with
+// input_required; a 2025-11-25 client gets the question as a sampling request of its own, and
+// the upstream gets the answer in a retry with its request state.
+func TestInputRequiredForSessionClient(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	up := startGoUpstream(t, true, true)
+	gh := StartGatehouse(t, "log: {level: debug, format: text}\nupstreams:\n"+UpstreamHTTPYAML("up", up, ""))
+	asked := 0
+	c := mcp.NewClient(&mcp.Implementation{Name: "sampler", Version: "1"}, &mcp.ClientOptions{
+		CreateMessageHandler: func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+			asked++
+			text := req.Params.Messages[0].Content.(*mcp.TextContent).Text
+			return &mcp.CreateMessageResult{Role: "assistant", Model: "test", Content: &mcp.TextContent{Text: "ok(" + text + ")"}}, nil
+		},
+	})
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__confirm", Arguments: map[string]any{"text": "deploy?"}})
+	if err != nil {
+		t.Fatalf("tools/call: %v", err)
+	}
+	if got := res.Content[0].(*mcp.TextContent).Text; got != "confirmed:ok(deploy?):state-1" || asked != 1 {
+		t.Fatalf("result %q after %d questions", got, asked)
+	}
+
+	// A 2026-07-28 client gets the upstream's input_required result as it is (the gateway's
+	// namespacing aside) and answers it itself.
+	cs26, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs26.Close()
+	res, err = cs26.CallTool(ctx, &mcp.CallToolParams{Name: "up__confirm", Arguments: map[string]any{"text": "again?"}})
+	if err != nil {
+		t.Fatalf("tools/call (2026): %v", err)
+	}
+	if got := res.Content[0].(*mcp.TextContent).Text; got != "confirmed:ok(again?):state-1" || asked != 2 {
+		t.Fatalf("2026 result %q after %d questions", got, asked)
+	}
+
+	// Without the sampling capability the call fails with an error that says why.
+	plain := mcp.NewClient(&mcp.Implementation{Name: "plain", Version: "1"}, nil)
+	ps, err := plain.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	_, err = ps.CallTool(ctx, &mcp.CallToolParams{Name: "up__confirm", Arguments: map[string]any{"text": "x"}})
+	if err == nil || !strings.Contains(err.Error(), "did not declare that capability") {
+		t.Fatalf("want a capability error, got %v", err)
+	}
 }

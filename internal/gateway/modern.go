@@ -467,8 +467,97 @@ func (s *server) modernOK(ctx context.Context) bool {
 // the same revision: one POST, the client's id kept (ids cannot collide without sessions),
 // related notifications (progress, logging) passed through the pipeline to st.
 func (g *Gateway) statelessCall(ctx context.Context, s *Session, msg *jsonrpc.Message, st Stream, srv *server, params []byte) (*jsonrpc.Message, error) {
+	if params == nil {
+		params = msg.Params
+	}
+	final, err := g.statelessOnce(ctx, s, msg, st, srv, params)
+	if err != nil || s.modern {
+		// A stateless client handles input_required itself.
+		return final, err
+	}
+	// A session-based client cannot answer input_required: the gateway asks it the questions
+	// as requests of its own and retries with the answers, as a stateless client would.
+	for round := 0; ; round++ {
+		rt, _ := jsonrpc.StringMember(final.Result, "resultType")
+		if rt != "input_required" {
+			return final, nil
+		}
+		if round >= maxInputRounds {
+			return nil, &Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("upstream %q still asked for input after %d rounds", srv.name, maxInputRounds), Data: map[string]string{"server": srv.name}}
+		}
+		answers, err := g.answerInputRequests(ctx, s, srv, final.Result, st)
+		if err != nil {
+			return nil, err
+		}
+		retry := jsonrpc.SetMember(params, "inputResponses", answers)
+		if state, ok := jsonrpc.Member(final.Result, "requestState"); ok {
+			retry = jsonrpc.SetMember(retry, "requestState", state)
+		} else {
+			retry = jsonrpc.DeleteMember(retry, "requestState")
+		}
+		if final, err = g.statelessOnce(ctx, s, msg, st, srv, retry); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// maxInputRounds bounds the input_required rounds the gateway bridges for one request.
+const maxInputRounds = 10
+
+// answerInputRequests asks a session-based client each of a stateless upstream's input
+// requests and returns the inputResponses object.
+func (g *Gateway) answerInputRequests(ctx context.Context, s *Session, srv *server, result []byte, st Stream) ([]byte, error) {
+	reqs, _ := jsonrpc.Member(result, "inputRequests")
+	out := []byte("{}")
+	var failure error
+	err := jsonrpc.EachMember(reqs, func(key string, req []byte) bool {
+		method, _ := jsonrpc.StringMember(req, "method")
+		p, ok := jsonrpc.Member(req, "params")
+		if !ok {
+			p = []byte("{}")
+		}
+		s.mu.Lock()
+		caps := s.client.Capabilities
+		s.mu.Unlock()
+		var capable bool
+		switch method {
+		case "sampling/createMessage":
+			capable = caps.Sampling != nil
+		case "elicitation/create":
+			capable = caps.Elicitation != nil
+		case "roots/list":
+			capable = caps.Roots != nil
+		default:
+			failure = &Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("upstream %q asked for input of an unknown kind %q", srv.name, method)}
+			return false
+		}
+		if !capable {
+			failure = &Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf("upstream %q needs %s from the client, which did not declare that capability", srv.name, method), Data: map[string]string{"server": srv.name}}
+			return false
+		}
+		m, err := s.askClient(ctx, srv.name, method, p, st)
+		if err != nil {
+			failure = err
+			return false
+		}
+		if m.Error != nil {
+			e, _ := jsonrpc.DecodeError(m.Error)
+			failure = &Error{Code: e.Code, Message: fmt.Sprintf("the client declined %s: %s", method, e.Message)}
+			return false
+		}
+		out = jsonrpc.SetMember(out, key, m.Result)
+		return true
+	})
+	if err == nil {
+		err = failure
+	}
+	return out, err
+}
+
+// statelessOnce is one POST of a stateless request to srv; it returns the final response.
+func (g *Gateway) statelessOnce(ctx context.Context, s *Session, msg *jsonrpc.Message, st Stream, srv *server, params []byte) (*jsonrpc.Message, error) {
 	body := msg.Raw
-	if params != nil && string(params) != string(msg.Params) {
+	if string(params) != string(msg.Params) {
 		body = msg.WithParams(params)
 	}
 	hdr := http.Header{}
@@ -481,7 +570,6 @@ func (g *Gateway) statelessCall(ctx context.Context, s *Session, msg *jsonrpc.Me
 		hdr.Set("Mcp-Name", EncodeHeaderValue(name))
 	}
 	var final *jsonrpc.Message
-	inputRequired := false
 	_, err := srv.stateless.Do(ctx, body, hdr, func(b []byte) {
 		m, err := jsonrpc.Parse(b)
 		if err != nil {
@@ -492,14 +580,6 @@ func (g *Gateway) statelessCall(ctx context.Context, s *Session, msg *jsonrpc.Me
 		case jsonrpc.KindResponse:
 			if string(m.ID) == string(msg.ID) {
 				final = m
-				if !s.modern {
-					if rt, _ := jsonrpc.StringMember(m.Result, "resultType"); rt == "input_required" {
-						// Bridging input_required into server-to-client requests for a
-						// session-based client is not implemented: say so plainly.
-						final = nil
-						inputRequired = true
-					}
-				}
 			}
 		case jsonrpc.KindNotification:
 			if m.Method == "notifications/message" && s.logLevel == "" {
@@ -517,9 +597,6 @@ func (g *Gateway) statelessCall(ctx context.Context, s *Session, msg *jsonrpc.Me
 	})
 	if final != nil {
 		return final, nil
-	}
-	if inputRequired {
-		return nil, &Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("upstream %q asked for client input (input_required, protocol %s); the gateway does not relay that to session-based clients", srv.name, ModernVersion), Data: map[string]string{"server": srv.name}}
 	}
 	if err == nil {
 		err = fmt.Errorf("the response stream ended without a response")

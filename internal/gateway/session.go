@@ -79,6 +79,10 @@ type outCall struct {
 	leg        *leg
 	upstreamID []byte
 	stream     Stream
+	// reply, when set, receives the client's answer instead of an upstream leg (the gateway
+	// asked on behalf of a stateless upstream's input_required result).
+	reply  chan *jsonrpc.Message
+	server string
 }
 
 // ID returns the session id (the Mcp-Session-Id of HTTP sessions).
@@ -202,7 +206,26 @@ func (s *Session) clientResponse(ctx context.Context, msg *jsonrpc.Message) {
 		s.logger.Warn("client answered a request the gateway did not send", "id", string(msg.ID))
 		return
 	}
-	env := &Envelope{Dir: ClientToServer, Session: s, Msg: msg, Server: oc.leg.srv.name}
+	server := oc.server
+	if oc.leg != nil {
+		server = oc.leg.srv.name
+	}
+	env := &Envelope{Dir: ClientToServer, Session: s, Msg: msg, Server: server}
+	if oc.reply != nil {
+		if err := s.g.pipe.Run(ctx, env); err != nil {
+			s.logger.Warn("client response refused", "err", err)
+			oc.reply <- nil
+			return
+		}
+		m := env.Msg
+		if env.Out != nil {
+			if pm, err := jsonrpc.Parse(env.Out); err == nil {
+				m = pm
+			}
+		}
+		oc.reply <- m
+		return
+	}
 	if err := s.g.pipe.Run(ctx, env); err != nil {
 		// Refused: the upstream still needs an answer, and it must not be the refused one.
 		s.logger.Warn("client response refused", "err", err)
@@ -368,6 +391,50 @@ func (s *Session) sendRequest(l *leg, m *jsonrpc.Message, raw []byte, st Stream)
 	delete(s.outPending, id)
 	s.mu.Unlock()
 	return fmt.Errorf("no open stream to the client")
+}
+
+// askClient sends the client a request of its own (method, params) on st, or the standalone
+// stream, and waits for the answer: the bridge from a stateless upstream's input_required
+// result to a session-based client.
+func (s *Session) askClient(ctx context.Context, server, method string, params []byte, st Stream) (*jsonrpc.Message, error) {
+	id := s.nextOutID.Add(1)
+	reply := make(chan *jsonrpc.Message, 1)
+	s.mu.Lock()
+	s.outPending[id] = outCall{reply: reply, server: server, stream: st}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.outPending, id)
+		s.mu.Unlock()
+	}()
+	env := &Envelope{Dir: ServerToClient, Session: s, Method: method, Server: server,
+		Out: jsonrpc.Request(jsonrpc.IntID(id), method, params)}
+	m, err := jsonrpc.Parse(env.Out)
+	if err != nil {
+		return nil, err
+	}
+	env.Msg = m
+	if err := s.g.pipe.Run(ctx, env); err != nil {
+		return nil, err
+	}
+	sent := false
+	if st != nil && st.Send(env.Bytes()) == nil {
+		sent = true
+	} else if sa := s.standaloneStream(); sa != nil && sa.Send(env.Bytes()) == nil {
+		sent = true
+	}
+	if !sent {
+		return nil, fmt.Errorf("no open stream to the client")
+	}
+	select {
+	case m := <-reply:
+		if m == nil {
+			return nil, errorf(jsonrpc.CodeInternalError, "the client's answer to %s was refused", method)
+		}
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // notify delivers a notification on st, falling back to the standalone stream.
