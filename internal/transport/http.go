@@ -375,10 +375,27 @@ func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
 	es := newEventStream(strconv.FormatUint(hs.nextStream.Add(1), 36), h.opts.EventBuffer)
 	hs.mu.Lock()
 	hs.streams[es.id] = es
+	if len(hs.streams) > maxKeptStreams {
+		// A client that keeps breaking streams and never resumes must not grow the session
+		// without bound: the oldest kept stream goes.
+		oldest, oldestN := "", uint64(0)
+		for id := range hs.streams {
+			if n, err := strconv.ParseUint(id, 36, 64); err == nil && (oldest == "" || n < oldestN) {
+				oldest, oldestN = id, n
+			}
+		}
+		if old := hs.streams[oldest]; old != nil && old != es {
+			old.close()
+			delete(hs.streams, oldest)
+		}
+	}
 	hs.mu.Unlock()
 	ps := newPostStream(h, w, r, hs, es)
 	ps.finish(hs.sess.Handle(ctx, msg, ps))
 }
+
+// maxKeptStreams bounds the response streams a session keeps for resumption.
+const maxKeptStreams = 128
 
 // busy marks the session as in use (the idle janitor leaves it alone) until the returned
 // func is called.
