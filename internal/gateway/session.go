@@ -365,11 +365,18 @@ func (s *Session) upstreamInitParams() []byte {
 	return jsonrpc.SetMember(p, "protocolVersion", jsonrpc.Quote(upstreamProtocolVersion))
 }
 
+// maxOutPending bounds the server-to-client requests a client may leave unanswered.
+const maxOutPending = 256
+
 // sendRequest forwards a server-to-client request from leg l on st (or the standalone
 // stream), under a session-local id.
 func (s *Session) sendRequest(l *leg, m *jsonrpc.Message, raw []byte, st Stream) error {
 	id := s.nextOutID.Add(1)
 	s.mu.Lock()
+	if len(s.outPending) >= maxOutPending {
+		s.mu.Unlock()
+		return fmt.Errorf("the client has %d requests unanswered", maxOutPending)
+	}
 	s.outPending[id] = outCall{leg: l, upstreamID: m.ID, stream: st}
 	s.mu.Unlock()
 	out, err := jsonrpc.Parse(raw)
@@ -449,12 +456,14 @@ func (s *Session) notify(b []byte, st Stream) {
 	}
 }
 
-// findOut finds the session-local id of a server-to-client request from leg l.
-func (s *Session) findOut(l *leg, upstreamID []byte) (int64, Stream, bool) {
+// takeOut finds the session-local id of a server-to-client request from leg l and forgets
+// it (the upstream withdrew it).
+func (s *Session) takeOut(l *leg, upstreamID []byte) (int64, Stream, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, oc := range s.outPending {
 		if oc.leg == l && string(oc.upstreamID) == string(upstreamID) {
+			delete(s.outPending, id)
 			return id, oc.stream, true
 		}
 	}

@@ -148,7 +148,7 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 			return
 		}
 		for _, sess := range g.sessionsOf(l) {
-			if id, st, ok := sess.findOut(l, reqID); ok {
+			if id, st, ok := sess.takeOut(l, reqID); ok {
 				b := m.WithParams(jsonrpc.SetMember(m.Params, "requestId", jsonrpc.IntID(id)))
 				g.deliver(sess, l, m, b, st)
 			}
