@@ -228,9 +228,16 @@ func (g *Gateway) page(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 		}
 		if len(templates) > 0 {
 			if s.templates == nil {
-				s.templates = map[*server][]*uritemplate.Template{}
+				s.templates = map[*server]map[string]*uritemplate.Template{}
 			}
-			s.templates[srv] = append(s.templates[srv], templates...)
+			known := s.templates[srv]
+			if known == nil {
+				known = map[string]*uritemplate.Template{}
+				s.templates[srv] = known
+			}
+			for _, t := range templates {
+				known[t.Raw()] = t // listing again must not grow the session
+			}
 		}
 		s.mu.Unlock()
 	}

@@ -56,7 +56,7 @@ type Session struct {
 	inflight    int
 	subs        map[string]*server // subscribed resource URI → its server
 	uriOwner    map[string]*server // resource URI → server, learned from lists
-	templates   map[*server][]*uritemplate.Template
+	templates   map[*server]map[string]*uritemplate.Template // by template text
 	logLevel    string
 	closed      bool
 	cursorKey   []byte
