@@ -54,8 +54,8 @@ type Session struct {
 	standalone  Stream
 	outPending  map[int64]outCall // server-to-client requests awaiting the client's answer
 	inflight    int
-	subs        map[string]*server // subscribed resource URI → its server
-	uriOwner    map[string]*server // resource URI → server, learned from lists
+	subs        map[string]*server                           // subscribed resource URI → its server
+	uriOwner    map[string]*server                           // resource URI → server, learned from lists
 	templates   map[*server]map[string]*uritemplate.Template // by template text
 	logLevel    string
 	closed      bool
