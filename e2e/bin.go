@@ -70,9 +70,20 @@ func GatehouseBin(t testing.TB) string {
 		fmt.Fprintf(h, "%s\x00%d\x00", f, len(b))
 		h.Write(b)
 	}
-	key := hex.EncodeToString(h.Sum(nil))[:16]
+	var flags []string
+	if race {
+		flags = []string{"-race"}
+	}
+	return buildCached(t, "gatehouse-"+hex.EncodeToString(h.Sum(nil))[:16], "./cmd/gatehouse", flags...)
+}
+
+// buildCached builds the Go package pkg (with build flags) into the system temp directory as
+// name, once: later calls and later test binaries find it there, and a file lock makes
+// concurrent builders wait for one build. name must change whenever the inputs do.
+func buildCached(t testing.TB, name, pkg string, flags ...string) string {
+	t.Helper()
 	dir := filepath.Join(os.TempDir(), "gatehouse-e2e-bin")
-	bin := filepath.Join(dir, "gatehouse-"+key)
+	bin := filepath.Join(dir, name)
 	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
 		return bin
 	}
@@ -94,14 +105,11 @@ func GatehouseBin(t testing.TB) string {
 	tmp := bin + ".tmp"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := []string{"build", "-o", tmp}
-	if race {
-		args = append(args, "-race")
-	}
-	cmd := exec.CommandContext(ctx, "go", append(args, "./cmd/gatehouse")...)
-	cmd.Dir = root
+	args := append([]string{"build", "-o", tmp}, flags...)
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
+	cmd.Dir = RepoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("e2e: go build ./cmd/gatehouse: %v\n%s", err, out)
+		t.Fatalf("e2e: go build %s: %v\n%s", pkg, err, out)
 	}
 	if err := os.Rename(tmp, bin); err != nil {
 		t.Fatalf("e2e: %v", err)

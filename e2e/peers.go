@@ -150,7 +150,7 @@ func ServerFilesystemCmd(t testing.TB, dirs ...string) []string {
 // EverythingServerBin builds the Go SDK's conformance everything-server (the version go.mod
 // pins) and returns the binary's path. The binary is cached in the system temp directory under
 // a key of go.sum, the Go version and the platform, so it is built once and reused by later
-// test binaries; concurrent builds are safe (each renames its own output into place).
+// test binaries.
 func EverythingServerBin(t testing.TB) string {
 	t.Helper()
 	root := RepoRoot(t)
@@ -161,31 +161,7 @@ func EverythingServerBin(t testing.TB) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s/%s\x00", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	h.Write(gosum)
-	dir := filepath.Join(os.TempDir(), "gatehouse-e2e-"+hex.EncodeToString(h.Sum(nil))[:16])
-	bin := filepath.Join(dir, "everything-server")
-	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("e2e: %v", err)
-	}
-	tmp, err := os.CreateTemp(dir, "everything-server-*.tmp")
-	if err != nil {
-		t.Fatalf("e2e: %v", err)
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp.Name(), everythingServerPkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("e2e: go build %s: %v\n%s", everythingServerPkg, err, out)
-	}
-	if err := os.Rename(tmp.Name(), bin); err != nil {
-		t.Fatalf("e2e: %v", err)
-	}
-	return bin
+	return buildCached(t, "everything-server-"+hex.EncodeToString(h.Sum(nil))[:16], everythingServerPkg)
 }
 
 // StartEverythingServer runs the Go SDK everything-server on a free 127.0.0.1 port in
