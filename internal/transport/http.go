@@ -163,11 +163,9 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusForbidden, nil, jsonrpc.CodeInvalidRequest, err.Error())
 		return
 	}
-	for k := range r.URL.Query() {
-		if strings.EqualFold(k, "access_token") {
-			httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "tokens in the query string are refused")
-			return
-		}
+	if r.URL.RawQuery != "" && hasQueryToken(r) {
+		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "tokens in the query string are refused")
+		return
 	}
 	switch r.Method {
 	case http.MethodPost:
@@ -241,29 +239,49 @@ func originMatches(pattern, origin string) bool {
 	return ph == oh
 }
 
+// hasQueryToken reports whether the query string carries an access token (RFC 6750 §2.3),
+// which a resource server must not accept: URLs end up in logs.
+func hasQueryToken(r *http.Request) bool {
+	for k := range r.URL.Query() {
+		if strings.EqualFold(k, "access_token") {
+			return true
+		}
+	}
+	return false
+}
+
 // acceptsAll reports whether the Accept header admits every one of types (RFC 9110:
 // media types compare case-insensitively, wildcards match, q=0 means "not acceptable").
 func acceptsAll(r *http.Request, types ...string) bool {
-	accept := strings.Join(r.Header.Values("Accept"), ",")
+	vals := r.Header.Values("Accept")
 	for _, t := range types {
-		ok := false
-		for _, part := range strings.Split(accept, ",") {
-			mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			mt = strings.ToLower(strings.TrimSpace(mt))
-			if !(mt == t || mt == "*/*" || (strings.HasSuffix(mt, "/*") && strings.HasPrefix(t, strings.TrimSuffix(mt, "*")))) {
-				continue
-			}
-			if zeroQuality(params) {
-				continue
-			}
-			ok = true
-			break
-		}
-		if !ok {
+		if !accepts(vals, t) {
 			return false
 		}
 	}
 	return true
+}
+
+// accepts reports whether some Accept element admits media type t (lower case).
+func accepts(vals []string, t string) bool {
+	for _, v := range vals {
+		for v != "" {
+			var part string
+			part, v, _ = strings.Cut(v, ",")
+			mt, params, _ := strings.Cut(part, ";")
+			mt = strings.TrimSpace(mt)
+			switch {
+			case strings.EqualFold(mt, t), mt == "*/*":
+			case strings.HasSuffix(mt, "/*") && len(mt) <= len(t) && strings.EqualFold(mt[:len(mt)-1], t[:len(mt)-1]):
+			default:
+				continue
+			}
+			if !zeroQuality(params) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // zeroQuality reports whether media-type parameters carry q=0.
