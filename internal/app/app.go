@@ -182,19 +182,14 @@ func httpClient(u *config.Upstream) (*http.Client, error) {
 	if u.TLS.InsecureSkipVerify {
 		tc.InsecureSkipVerify = true
 	}
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tc,
-		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 0, // streams may take long; calls are bounded by request_timeout
-		ForceAttemptHTTP2:     true,
-		// Results of tens of KiB are common: fewer, larger reads and writes.
-		ReadBufferSize:  64 << 10,
-		WriteBufferSize: 16 << 10,
+	// The upstream's own HTTP/1.1 transport: each request's exchange runs in the calling
+	// goroutine on a pooled connection (see upstream.LeanTransport). No proxy from the
+	// environment: a gateway reaches its upstreams directly.
+	tr := &upstream.LeanTransport{
+		Dialer:     &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		TLSConfig:  tc,
+		MaxIdle:    256,
+		ReadBuffer: 64 << 10,
 	}
 	return &http.Client{Transport: tr}, nil
 }

@@ -1,0 +1,288 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// LeanTransport is an http.RoundTripper for HTTP/1.1 upstreams that does a request's whole
+// exchange in the caller's goroutine: it writes the request and reads the response (headers
+// and body) on a pooled connection directly, where net/http's Transport hands each request
+// between a reader and a writer goroutine per connection. For a gateway that makes one short
+// request per call, those hand-offs are a large part of the cost.
+//
+// It speaks HTTP/1.1 only (no proxies, no HTTP/2); TLS when TLSConfig is set for https URLs.
+type LeanTransport struct {
+	Dialer      *net.Dialer
+	TLSConfig   *tls.Config
+	MaxIdle     int           // idle connections kept per host; 0 means 64
+	IdleTimeout time.Duration // an idle connection older than this is closed; 0 means 30s
+	ReadBuffer  int           // 0 means 64 KiB
+
+	mu   sync.Mutex
+	idle map[string][]*leanConn
+}
+
+var _ http.RoundTripper = (*LeanTransport)(nil)
+
+type leanConn struct {
+	net.Conn
+	raw   syscall.RawConn // the TCP socket, for the liveness probe
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	since time.Time
+}
+
+// probeAfter is how long a connection may sit idle before it is checked before reuse: a
+// server may close idle keep-alive connections (Node.js does after 5 s), and a request sent
+// on one that is already closed would be lost.
+const probeAfter = time.Second
+
+// alive peeks at the socket without blocking: a connection the server has closed reads EOF
+// (or unexpected bytes), a live idle one has nothing to read.
+func (c *leanConn) alive() bool {
+	if c.br.Buffered() > 0 {
+		return false // bytes nobody asked for: not a clean idle connection
+	}
+	if c.raw == nil {
+		return true
+	}
+	idle := false
+	var buf [1]byte
+	err := c.raw.Read(func(fd uintptr) bool {
+		_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		idle = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+		return true // never wait
+	})
+	return err == nil && idle
+}
+
+func (t *LeanTransport) key(req *http.Request) string { return req.URL.Scheme + "://" + req.URL.Host }
+
+func (t *LeanTransport) get(key string) *leanConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	conns := t.idle[key]
+	timeout := t.IdleTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	for len(conns) > 0 {
+		c := conns[len(conns)-1]
+		conns = conns[:len(conns)-1]
+		idle := time.Since(c.since)
+		if idle < timeout && (idle < probeAfter || c.alive()) {
+			t.idle[key] = conns
+			return c
+		}
+		c.Close()
+	}
+	if t.idle != nil {
+		t.idle[key] = conns
+	}
+	return nil
+}
+
+func (t *LeanTransport) put(key string, c *leanConn) {
+	max := t.MaxIdle
+	if max <= 0 {
+		max = 64
+	}
+	c.since = time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.idle == nil {
+		t.idle = map[string][]*leanConn{}
+	}
+	if len(t.idle[key]) >= max {
+		c.Close()
+		return
+	}
+	t.idle[key] = append(t.idle[key], c)
+}
+
+// CloseIdleConnections closes every pooled connection.
+func (t *LeanTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, conns := range t.idle {
+		for _, c := range conns {
+			c.Close()
+		}
+		delete(t.idle, k)
+	}
+}
+
+func (t *LeanTransport) dial(ctx context.Context, req *http.Request) (*leanConn, error) {
+	d := t.Dialer
+	if d == nil {
+		d = &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	}
+	host := req.URL.Host
+	if req.URL.Port() == "" {
+		if req.URL.Scheme == "https" {
+			host = net.JoinHostPort(req.URL.Hostname(), "443")
+		} else {
+			host = net.JoinHostPort(req.URL.Hostname(), "80")
+		}
+	}
+	nc, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	size := t.ReadBuffer
+	if size <= 0 {
+		size = 64 << 10
+	}
+	lc := &leanConn{br: bufio.NewReaderSize(nc, size), bw: bufio.NewWriterSize(nc, 16<<10)}
+	if tcp, ok := rawTCP(nc); ok {
+		lc.raw, _ = tcp.SyscallConn()
+	}
+	if req.URL.Scheme == "https" {
+		cfg := t.TLSConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = req.URL.Hostname()
+		}
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		nc = tc
+		lc.br.Reset(nc)
+		lc.bw.Reset(nc)
+	}
+	lc.Conn = nc
+	return lc, nil
+}
+
+// RoundTrip sends req and returns the response; its body reads from the connection in the
+// caller's goroutine, and the connection returns to the pool when the body is read to the end
+// and closed.
+func (t *LeanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return nil, fmt.Errorf("lean transport: unsupported scheme %q", req.URL.Scheme)
+	}
+	key := t.key(req)
+	// A pooled connection the server has closed meanwhile fails before any response byte:
+	// then (and only then) the request goes again on a fresh connection, as net/http does.
+	for attempt := 0; ; attempt++ {
+		c := t.get(key)
+		reused := c != nil
+		if c == nil {
+			var err error
+			if c, err = t.dial(req.Context(), req); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := t.exchange(c, req)
+		if err == nil {
+			return resp, nil
+		}
+		c.Close()
+		// Only an idempotent request is sent again: a POST (an MCP call) that may have reached
+		// the server is never repeated; its caller gets the error instead.
+		if reused && attempt == 0 && errors.Is(err, errStaleConn) && idempotent(req.Method) && (req.Body == nil || req.GetBody != nil) {
+			if req.GetBody != nil {
+				body, gerr := req.GetBody()
+				if gerr != nil {
+					return nil, gerr
+				}
+				req = req.Clone(req.Context())
+				req.Body = body
+			}
+			continue
+		}
+		return nil, err
+	}
+}
+
+var errStaleConn = errors.New("connection closed by the server before a response")
+
+func idempotent(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodDelete || method == http.MethodOptions
+}
+
+func rawTCP(c net.Conn) (*net.TCPConn, bool) {
+	tcp, ok := c.(*net.TCPConn)
+	return tcp, ok
+}
+
+func (t *LeanTransport) exchange(c *leanConn, req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	// Cancelling the request closes the connection, which ends any read or write.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	if err := req.Write(c.bw); err != nil {
+		stop()
+		return nil, err
+	}
+	if err := c.bw.Flush(); err != nil {
+		stop()
+		return nil, err
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		stop()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			return nil, errStaleConn
+		}
+		return nil, err
+	}
+	resp, err := http.ReadResponse(c.br, req)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	resp.Body = &leanBody{rc: resp.Body, t: t, c: c, key: t.key(req), stop: stop, reuse: !resp.Close && !req.Close}
+	return resp, nil
+}
+
+// leanBody returns the connection to the pool once the body was read to its end.
+type leanBody struct {
+	rc    io.ReadCloser
+	t     *LeanTransport
+	c     *leanConn
+	key   string
+	stop  func() bool
+	reuse bool
+	eof   bool
+	done  bool
+}
+
+func (b *leanBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *leanBody) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	err := b.rc.Close()
+	stopped := b.stop()
+	if b.eof && b.reuse && stopped && err == nil {
+		b.t.put(b.key, b.c)
+		return nil
+	}
+	b.c.Close()
+	return err
+}
