@@ -191,7 +191,19 @@ func httpClient(u *config.Upstream) (*http.Client, error) {
 		MaxIdle:    256,
 		ReadBuffer: 64 << 10,
 	}
-	return &http.Client{Transport: tr}, nil
+	return &http.Client{Transport: tr, CheckRedirect: sameOriginRedirects}, nil
+}
+
+// sameOriginRedirects refuses a redirect to another origin: the upstream's credentials must
+// not follow it anywhere else.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("too many redirects")
+	}
+	if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("refusing a redirect to another origin (%s://%s)", req.URL.Scheme, req.URL.Host)
+	}
+	return nil
 }
 
 // Start connects the shared upstreams in the background.

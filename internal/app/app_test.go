@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -60,3 +61,16 @@ func TestHeaderFunc(t *testing.T) {
 }
 
 func newTextLogger(w *bytes.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+func TestSameOriginRedirects(t *testing.T) {
+	mk := func(u string) *http.Request { r, _ := http.NewRequest("POST", u, nil); return r }
+	first := []*http.Request{mk("https://up.example/mcp")}
+	if err := sameOriginRedirects(mk("https://up.example/other"), first); err != nil {
+		t.Errorf("same origin refused: %v", err)
+	}
+	for _, u := range []string{"https://evil.example/mcp", "http://up.example/mcp", "https://up.example:8443/mcp"} {
+		if err := sameOriginRedirects(mk(u), first); err == nil {
+			t.Errorf("redirect to %s allowed", u)
+		}
+	}
+}
