@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"sync"
 	"time"
 
 	"gatehouse/internal/config"
@@ -137,11 +138,22 @@ func dialer(cfg *config.Config, u *config.Upstream, logger *slog.Logger) (upstre
 	return nil, fmt.Errorf("unknown transport %q", u.Transport)
 }
 
+// headerFunc resolves an upstream's secret headers. The result is kept for headerTTL, so that
+// a {file: …} secret costs no file read per call yet a rotated one is picked up within a
+// second. Callers copy the values and must not change the returned header.
 func headerFunc(h map[string]config.Secret) func(context.Context) (http.Header, error) {
 	if len(h) == 0 {
 		return nil
 	}
+	var mu sync.Mutex
+	var cached http.Header
+	var at time.Time
 	return func(context.Context) (http.Header, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cached != nil && time.Since(at) < headerTTL {
+			return cached, nil
+		}
 		out := make(http.Header, len(h))
 		for k, s := range h {
 			v, err := s.Resolve(nil)
@@ -150,9 +162,13 @@ func headerFunc(h map[string]config.Secret) func(context.Context) (http.Header, 
 			}
 			out.Set(k, v)
 		}
+		cached, at = out, time.Now()
 		return out, nil
 	}
 }
+
+// headerTTL is how long resolved upstream headers are reused.
+const headerTTL = time.Second
 
 // httpClient builds the upstream's own client: never http.DefaultClient, never the proxy
 // settings of the environment by accident, with the upstream's TLS settings.

@@ -5,8 +5,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/upstream"
@@ -72,5 +75,24 @@ func TestSameOriginRedirects(t *testing.T) {
 		if err := sameOriginRedirects(mk(u), first); err == nil {
 			t.Errorf("redirect to %s allowed", u)
 		}
+	}
+}
+
+// A {file: …} header is re-read at most once a second, and a rotated value is picked up.
+func TestHeaderFuncRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(path, []byte("one\n"), 0o600)
+	f := headerFunc(map[string]config.Secret{"Authorization": config.FileSecret(path)})
+	h, _ := f(context.Background())
+	if h.Get("Authorization") != "one" {
+		t.Fatalf("got %q", h.Get("Authorization"))
+	}
+	os.WriteFile(path, []byte("two\n"), 0o600)
+	if h, _ := f(context.Background()); h.Get("Authorization") != "one" {
+		t.Fatalf("re-read within the TTL: %q", h.Get("Authorization"))
+	}
+	time.Sleep(headerTTL + 50*time.Millisecond)
+	if h, _ := f(context.Background()); h.Get("Authorization") != "two" {
+		t.Fatalf("rotation not picked up: %q", h.Get("Authorization"))
 	}
 }
