@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"gatehouse/internal/jsonrpc"
 )
@@ -42,6 +43,9 @@ type Options struct {
 	Limits    Limits
 	Upstreams []UpstreamSpec
 	Logger    *slog.Logger
+	// ParkTTL bounds how long a call parked for a stateless client's input_required round
+	// waits for the client's retry; 0 means 5 minutes.
+	ParkTTL time.Duration
 }
 
 // Gateway routes MCP messages between client sessions and upstream servers.
@@ -55,6 +59,7 @@ type Gateway struct {
 	plain         *server // the server whose names carry no prefix, if any
 	pipe          *Pipeline
 	cursorKey     []byte
+	parkTTL       time.Duration
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -87,6 +92,10 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if g.name == "" {
 		g.name = "gatehouse"
+	}
+	g.parkTTL = opts.ParkTTL
+	if g.parkTTL <= 0 {
+		g.parkTTL = defaultParkTTL
 	}
 	g.cursorKey = make([]byte, 32)
 	rand.Read(g.cursorKey)

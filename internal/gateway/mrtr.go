@@ -80,8 +80,8 @@ type parked struct {
 // through to it.
 const parkPrefix = "gatehouse."
 
-// parkTTL bounds how long a parked call waits for the client's retry.
-const parkTTL = 5 * time.Minute
+// defaultParkTTL bounds how long a parked call waits for the client's retry.
+const defaultParkTTL = 5 * time.Minute
 
 // runBridged runs a stateless client's request that may need input rounds. resume is the
 // parked call named by the request's requestState, if any.
@@ -109,6 +109,12 @@ func (g *Gateway) await(ctx context.Context, p *parked, id []byte) []byte {
 	select {
 	case resp := <-p.done:
 		s.Close()
+		select {
+		case capName := <-s.mrtr.missing:
+			// The upstream gave up after being refused the capability; the client hears why.
+			return missingCapability(id, capName)
+		default:
+		}
 		m, err := jsonrpc.Parse(resp)
 		if err != nil {
 			return resp
@@ -116,8 +122,7 @@ func (g *Gateway) await(ctx context.Context, p *parked, id []byte) []byte {
 		return m.WithID(id)
 	case capName := <-s.mrtr.missing:
 		s.Close()
-		return jsonrpc.ErrorResponse(id, CodeMissingCapability, fmt.Sprintf("the upstream needs the client capability %q, which this request did not declare", capName),
-			map[string]any{"requiredCapabilities": map[string]any{capName: map[string]any{}}})
+		return missingCapability(id, capName)
 	case ask := <-s.mrtr.asks:
 		asks := []mrtrAsk{ask}
 		// Collect the questions that come together, so that one round answers them all.
@@ -137,6 +142,11 @@ func (g *Gateway) await(ctx context.Context, p *parked, id []byte) []byte {
 	}
 }
 
+func missingCapability(id []byte, capName string) []byte {
+	return jsonrpc.ErrorResponse(id, CodeMissingCapability, fmt.Sprintf("the upstream needs the client capability %q, which this request did not declare", capName),
+		map[string]any{"requiredCapabilities": map[string]any{capName: map[string]any{}}})
+}
+
 func (g *Gateway) park(p *parked, id []byte, asks []mrtrAsk) []byte {
 	s := p.sess
 	s.mrtr.relay.set(nil)
@@ -149,19 +159,20 @@ func (g *Gateway) park(p *parked, id []byte, asks []mrtrAsk) []byte {
 	b := make([]byte, 24)
 	rand.Read(b) // an unguessable handle: whoever holds it may answer for the call
 	state := parkPrefix + hex.EncodeToString(b)
-	p.expires = time.Now().Add(parkTTL)
+	p.expires = time.Now().Add(g.parkTTL)
 	g.parkMu.Lock()
 	if g.parks == nil {
 		g.parks = map[string]*parked{}
 	}
 	g.parks[state] = p
-	g.parkMu.Unlock()
-	p.timer = time.AfterFunc(parkTTL, func() {
+	// Set under the lock that unpark reads it under: the timer may fire at any time.
+	p.timer = time.AfterFunc(g.parkTTL, func() {
 		if g.unpark(state) != nil {
 			s.logger.Info("parked call expired without the client's answer", "method", p.method)
 			s.Close()
 		}
 	})
+	g.parkMu.Unlock()
 	res, _ := json.Marshal(map[string]any{
 		"resultType":    "input_required",
 		"inputRequests": reqs,
