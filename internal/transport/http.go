@@ -389,9 +389,16 @@ func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
+	ps := newPostStream(h, w, r, hs)
+	ps.finish(hs.sess.Handle(ctx, msg, ps))
+}
+
+// newResponseStream registers a new response stream of hs, kept for Last-Event-ID resumption.
+func (h *HTTPHandler) newResponseStream(hs *httpSession) *eventStream {
 	// Stream ids need only be unique within the session (the session id is the secret).
 	es := newEventStream(strconv.FormatUint(hs.nextStream.Add(1), 36), h.opts.EventBuffer)
 	hs.mu.Lock()
+	defer hs.mu.Unlock()
 	hs.streams[es.id] = es
 	if len(hs.streams) > maxKeptStreams {
 		// A client that keeps breaking streams and never resumes must not grow the session
@@ -407,9 +414,7 @@ func (h *HTTPHandler) post(w http.ResponseWriter, r *http.Request) {
 			delete(hs.streams, oldest)
 		}
 	}
-	hs.mu.Unlock()
-	ps := newPostStream(h, w, r, hs, es)
-	ps.finish(hs.sess.Handle(ctx, msg, ps))
+	return es
 }
 
 // maxKeptStreams bounds the response streams a session keeps for resumption.

@@ -21,9 +21,10 @@ import (
 type postStream struct {
 	h  *HTTPHandler
 	w  http.ResponseWriter
+	r  *http.Request
 	rc *http.ResponseController
 	hs *httpSession
-	es *eventStream
+	es *eventStream // created with the first related message
 
 	mu    sync.Mutex
 	sse   bool // the response is an event stream (headers sent)
@@ -36,12 +37,21 @@ type postStream struct {
 	watch func() bool // stops watching for the client going away
 }
 
-func newPostStream(h *HTTPHandler, w http.ResponseWriter, r *http.Request, hs *httpSession, es *eventStream) *postStream {
-	p := &postStream{h: h, w: w, rc: http.NewResponseController(w), hs: hs, es: es}
+func newPostStream(h *HTTPHandler, w http.ResponseWriter, r *http.Request, hs *httpSession) *postStream {
+	return &postStream{h: h, w: w, r: r, hs: hs}
+}
+
+// ensureStream creates the event stream on the first related message: most requests get
+// only their response, as plain JSON, and need none. Called with p.mu held.
+func (p *postStream) ensureStream() {
+	if p.es != nil {
+		return
+	}
+	p.es = p.h.newResponseStream(p.hs)
+	p.rc = http.NewResponseController(p.w)
 	// The request goes on when the client goes away (it may resume); the stream is let go
 	// at once, so that a resuming GET finds it free.
-	p.watch = context.AfterFunc(r.Context(), p.clientGone)
-	return p
+	p.watch = context.AfterFunc(p.r.Context(), p.clientGone)
 }
 
 func (p *postStream) clientGone() {
@@ -58,12 +68,16 @@ func (p *postStream) clientGone() {
 
 // Send is called by the gateway for each related message (progress, logging, requests).
 func (p *postStream) Send(msg []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return errStreamClosed
+	}
+	p.ensureStream()
 	seq, err := p.es.pushSeq(msg, false)
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.writeLocked(seq, msg)
 	return nil
 }
@@ -108,6 +122,9 @@ func (p *postStream) writeLocked(seq uint64, msg []byte) {
 
 func (p *postStream) deadline() {
 	if p.h.opts.WriteTimeout > 0 {
+		if p.rc == nil {
+			p.rc = http.NewResponseController(p.w)
+		}
 		p.rc.SetWriteDeadline(time.Now().Add(p.h.opts.WriteTimeout))
 	}
 }
@@ -130,9 +147,22 @@ func (p *postStream) keepAlive() {
 // finish writes the request's outcome; resp nil means the client cancelled the request,
 // which gets no response. It must be called by the handler before it returns.
 func (p *postStream) finish(resp []byte) {
-	p.watch()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.es == nil {
+		// Nothing but the response: plain JSON (or nothing, when the client cancelled).
+		p.done = true
+		if resp == nil {
+			p.w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		p.deadline()
+		p.w.Header().Set("Content-Type", "application/json")
+		p.w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
+		p.w.Write(resp)
+		return
+	}
+	p.watch()
 	defer func() {
 		p.done = true
 		if p.alive != nil {
