@@ -77,6 +77,24 @@ func GatehouseBin(t testing.TB) string {
 	return buildCached(t, "gatehouse-"+hex.EncodeToString(h.Sum(nil))[:16], "./cmd/gatehouse", flags...)
 }
 
+// lockFile takes an exclusive lock on path (created if needed), shared by goroutines and by
+// other test binaries, and returns its release.
+func lockFile(t testing.TB, path string) func() {
+	t.Helper()
+	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("e2e: opening lock %s: %v", path, err)
+	}
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		lf.Close()
+		t.Fatalf("e2e: locking %s: %v", path, err)
+	}
+	return func() {
+		syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+		lf.Close()
+	}
+}
+
 // buildCached builds the Go package pkg (with build flags) into the system temp directory as
 // name, once: later calls and later test binaries find it there, and a file lock makes
 // concurrent builders wait for one build. name must change whenever the inputs do.
@@ -90,15 +108,7 @@ func buildCached(t testing.TB, name, pkg string, flags ...string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("e2e: %v", err)
 	}
-	lf, err := os.OpenFile(filepath.Join(dir, ".build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatalf("e2e: %v", err)
-	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatalf("e2e: locking the build: %v", err)
-	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	defer lockFile(t, filepath.Join(dir, ".build.lock"))()
 	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
 		return bin // built while we waited
 	}

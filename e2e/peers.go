@@ -89,15 +89,7 @@ func NodeModules(t testing.TB) string {
 		return nm
 	}
 
-	lf, err := os.OpenFile(filepath.Join(peers, ".npm-ci.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatalf("e2e: opening npm lock file: %v", err)
-	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatalf("e2e: locking npm lock file: %v", err)
-	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
+	defer lockFile(t, filepath.Join(peers, ".npm-ci.lock"))()
 	if current() { // someone else installed while we waited
 		return nm
 	}

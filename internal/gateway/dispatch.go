@@ -29,7 +29,7 @@ func (g *Gateway) dispatch(ctx context.Context, s *Session, msg *jsonrpc.Message
 	case "tools/call", "prompts/get":
 		return g.forwardNamed(ctx, s, msg, st)
 	case "resources/read":
-		return g.forwardByURI(ctx, s, msg, st, "")
+		return g.forwardByURI(ctx, s, msg, st)
 	case "resources/subscribe", "resources/unsubscribe":
 		return g.subscription(ctx, s, msg, st)
 	case "completion/complete":
@@ -168,7 +168,7 @@ func (g *Gateway) forward(ctx context.Context, s *Session, msg *jsonrpc.Message,
 	if err != nil {
 		return nil, err
 	}
-	return g.respond(ctx, s, msg, srv, name, resp, nil)
+	return g.respond(ctx, s, msg, srv, name, resp)
 }
 
 // call sends msg (with params) on the session's leg to srv and waits for the response.
@@ -196,13 +196,12 @@ func (g *Gateway) call(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 		}
 		return nil, err
 	}
-	env := &Envelope{Msg: msg}
-	return l.forward(ctx, s, env, params, st)
+	return l.forward(ctx, s, msg, params, st)
 }
 
 // respond runs the pipeline on an upstream response and gives it the client's id.
-func (g *Gateway) respond(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message, rewrite func([]byte) []byte) ([]byte, error) {
-	m, err := g.respondMsg(ctx, s, req, srv, name, resp, rewrite)
+func (g *Gateway) respond(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message) ([]byte, error) {
+	m, err := g.respondMsg(ctx, s, req, srv, name, resp)
 	if err != nil {
 		return nil, err
 	}
@@ -210,12 +209,9 @@ func (g *Gateway) respond(ctx context.Context, s *Session, req *jsonrpc.Message,
 }
 
 // respondMsg runs the pipeline on an upstream response and returns the message as it now
-// stands (still with the upstream's id). rewrite, if set, changes the result first.
-func (g *Gateway) respondMsg(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message, rewrite func([]byte) []byte) (*jsonrpc.Message, error) {
+// stands (still with the upstream's id).
+func (g *Gateway) respondMsg(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message) (*jsonrpc.Message, error) {
 	env := &Envelope{Dir: ServerToClient, Session: s, Msg: resp, Method: req.Method, Server: srv.name, Name: name}
-	if rewrite != nil && resp.Result != nil {
-		env.Out = resp.WithResult(rewrite(resp.Result))
-	}
 	if err := g.pipe.Run(ctx, env); err != nil {
 		return nil, err
 	}
@@ -268,7 +264,7 @@ func (g *Gateway) serverForURI(ctx context.Context, s *Session, uri string) (*se
 }
 
 // forwardByURI forwards resources/read (and subscribe/unsubscribe) to the URI's server.
-func (g *Gateway) forwardByURI(ctx context.Context, s *Session, msg *jsonrpc.Message, st Stream, _ string) ([]byte, error) {
+func (g *Gateway) forwardByURI(ctx context.Context, s *Session, msg *jsonrpc.Message, st Stream) ([]byte, error) {
 	uri, ok := jsonrpc.StringMember(msg.Params, "uri")
 	if !ok {
 		return nil, errorf(jsonrpc.CodeInvalidParams, "%s needs params.uri", msg.Method)

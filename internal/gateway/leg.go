@@ -186,26 +186,26 @@ func (l *leg) err() error {
 // forward sends a client's request upstream and waits for the response. params are the
 // params as the upstream must see them (names already un-namespaced). It returns the upstream's
 // response message (with the leg-local id still in it).
-func (l *leg) forward(ctx context.Context, sess *Session, env *Envelope, params []byte, st Stream) (*jsonrpc.Message, error) {
+func (l *leg) forward(ctx context.Context, sess *Session, msg *jsonrpc.Message, params []byte, st Stream) (*jsonrpc.Message, error) {
 	var token []byte
 	if params != nil {
 		if t, ok := jsonrpc.Path(params, "_meta", "progressToken"); ok {
 			token = t
 		}
 	}
-	c := l.register(sess, env.Msg.ID, env.Msg.Method, token, st)
+	c := l.register(sess, msg.ID, msg.Method, token, st)
 	defer l.unregister(c.id)
 	id := jsonrpc.IntID(c.id)
 	if token != nil {
 		params = jsonrpc.SetPath(params, id, "_meta", "progressToken")
 	}
-	var msg []byte
-	if params != nil && !bytes.Equal(params, env.Msg.Params) {
-		msg = env.Msg.WithIDAndParams(id, params)
+	var out []byte
+	if params != nil && !bytes.Equal(params, msg.Params) {
+		out = msg.WithIDAndParams(id, params)
 	} else {
-		msg = env.Msg.WithID(id)
+		out = msg.WithID(id)
 	}
-	if err := l.conn.Send(ctx, msg); err != nil {
+	if err := l.conn.Send(ctx, out); err != nil {
 		return nil, upstreamError(l.srv.name, err)
 	}
 	resp, err := l.wait(ctx, c)
@@ -216,7 +216,7 @@ func (l *leg) forward(ctx context.Context, sess *Session, env *Envelope, params 
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return nil, &Error{
 					Code:    jsonrpc.CodeRequestTimeout,
-					Message: fmt.Sprintf("upstream %q did not answer %s within %s", l.srv.name, env.Msg.Method, l.srv.timeout),
+					Message: fmt.Sprintf("upstream %q did not answer %s within %s", l.srv.name, msg.Method, l.srv.timeout),
 					Data:    map[string]string{"server": l.srv.name},
 				}
 			}

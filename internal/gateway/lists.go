@@ -182,7 +182,7 @@ func (g *Gateway) page(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 		pr.err = err
 		return pr
 	}
-	out, err := g.respondMsg(ctx, s, msg, srv, "", resp, nil)
+	out, err := g.respondMsg(ctx, s, msg, srv, "", resp)
 	if err != nil {
 		pr.err = err
 		return pr

@@ -169,12 +169,12 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 		}
 	case "notifications/elicitation/complete":
 		for _, sess := range g.recipients(l, rc) {
-			g.deliver(sess, l, m, m.Raw, g.streamFor(sess, rc))
+			g.deliver(sess, l, m, m.Raw, streamOf(l, sess, rc))
 		}
 	default:
 		if l.srv.allowMethods[m.Method] {
 			for _, sess := range g.recipients(l, rc) {
-				g.deliver(sess, l, m, m.Raw, g.streamFor(sess, rc))
+				g.deliver(sess, l, m, m.Raw, streamOf(l, sess, rc))
 			}
 			return
 		}
@@ -202,13 +202,6 @@ func (g *Gateway) recipients(l *leg, rc *call) []*Session {
 		return nil
 	}
 	return g.sessionsOf(l)
-}
-
-func (g *Gateway) streamFor(sess *Session, rc *call) Stream {
-	if rc != nil && rc.sess == sess {
-		return rc.stream
-	}
-	return nil
 }
 
 // streamOf returns the stream of sess's call in flight on l, for messages that belong to it.
