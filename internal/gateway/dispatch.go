@@ -205,7 +205,8 @@ func (g *Gateway) respond(ctx context.Context, s *Session, req *jsonrpc.Message,
 	if err != nil {
 		return nil, err
 	}
-	return m.WithID(req.ID), nil
+	// The upstream's response is the gateway's own copy (upstream.Handler) and dies here.
+	return m.TakeWithID(req.ID), nil
 }
 
 // respondMsg runs the pipeline on an upstream response and returns the message as it now

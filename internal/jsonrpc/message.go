@@ -232,6 +232,24 @@ func (m *Message) WithID(id []byte) []byte {
 	return splice(m.Raw, m.id.start, m.id.end, id)
 }
 
+// TakeWithID is WithID for a message the caller owns and drops afterwards: when id fits in
+// the old id's place, m.Raw is rewritten in place, padded with JSON whitespace, instead of
+// copied (a 64 KiB result would otherwise be copied once more only to change a few bytes).
+// m must not be used after the call.
+func (m *Message) TakeWithID(id []byte) []byte {
+	old := m.Raw[m.id.start:m.id.end]
+	if len(id) > len(old) || len(old)-len(id) > 16 {
+		return m.WithID(id)
+	}
+	n := copy(old, id)
+	for i := n; i < len(old); i++ {
+		old[i] = ' '
+	}
+	out := m.Raw
+	*m = Message{}
+	return out
+}
+
 // WithParams returns a copy of the message bytes with params replaced by params (raw JSON).
 // Absent params are added.
 func (m *Message) WithParams(params []byte) []byte {

@@ -226,3 +226,38 @@ func FuzzPeek(f *testing.F) {
 		}
 	})
 }
+
+func TestTakeWithID(t *testing.T) {
+	tests := []struct {
+		name, in, id, want string
+		inPlace            bool
+	}{
+		{"shorter id padded in place", `{"jsonrpc":"2.0","id":12345,"result":{"a":1}}`, `7`, `{"jsonrpc":"2.0","id":7    ,"result":{"a":1}}`, true},
+		{"same length in place", `{"jsonrpc":"2.0","id":"ab","result":{}}`, `"cd"`, `{"jsonrpc":"2.0","id":"cd","result":{}}`, true},
+		{"longer id copied", `{"jsonrpc":"2.0","id":1,"result":{}}`, `"req-1"`, `{"jsonrpc":"2.0","id":"req-1","result":{}}`, false},
+		{"much shorter id copied, not padded", `{"jsonrpc":"2.0","id":"0123456789abcdef0123456789","result":{}}`, `1`, `{"jsonrpc":"2.0","id":1,"result":{}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := []byte(tt.in)
+			m, err := Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := m.TakeWithID([]byte(tt.id))
+			if string(out) != tt.want {
+				t.Errorf("got  %s\nwant %s", out, tt.want)
+			}
+			if got := &out[0] == &raw[0]; got != tt.inPlace {
+				t.Errorf("in place = %v, want %v", got, tt.inPlace)
+			}
+			back, err := Parse(out)
+			if err != nil {
+				t.Fatalf("re-parse: %v", err)
+			}
+			if string(back.ID) != tt.id {
+				t.Errorf("re-parsed id %s, want %s", back.ID, tt.id)
+			}
+		})
+	}
+}
