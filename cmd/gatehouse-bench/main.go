@@ -6,6 +6,7 @@
 //	gatehouse-bench [run] [flags]          the benchmark (see -h)
 //	gatehouse-bench upstream --addr ADDR   the reference upstream over Streamable HTTP
 //	gatehouse-bench upstream --stdio       the reference upstream over stdio
+//	gatehouse-bench relay --to HOST:PORT   a raw TCP relay to the upstream (the floor)
 //
 // The upstream is this binary itself (Go SDK server, session-based Streamable HTTP, tools echo
 // and blob); the gateway is a child process, so that its CPU time and RSS can be read from
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "upstream":
 			return upstreamCmd(args[1:], stdout, stderr)
+		case "relay":
+			return relayCmd(args[1:], stdout, stderr)
 		case "run":
 			args = args[1:]
 		case "help", "-h", "--help":
@@ -52,7 +55,41 @@ Usage:
   gatehouse-bench [run] [flags]            run the benchmark (flags: gatehouse-bench run -h)
   gatehouse-bench upstream --addr ADDR     serve the reference MCP upstream over Streamable HTTP
   gatehouse-bench upstream --stdio         serve the reference MCP upstream over stdio
+  gatehouse-bench relay --to HOST:PORT     a raw TCP relay: the floor cost of one extra hop
 `
+
+// loopback reports whether addr is a loopback host:port: the tool's servers bind nowhere else.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && (host == "127.0.0.1" || host == "localhost" || host == "::1")
+}
+
+func relayCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback)")
+	to := fs.String("to", "", "upstream host:port (loopback)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !loopback(*addr) || !loopback(*to) {
+		fmt.Fprintln(stderr, "relay: --addr and --to must be loopback host:port")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "relay:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
+	if err := bench.Relay(ctx, ln, *to); err != nil {
+		fmt.Fprintln(stderr, "relay:", err)
+		return 1
+	}
+	return 0
+}
 
 func upstreamCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("upstream", flag.ContinueOnError)
@@ -72,8 +109,7 @@ func upstreamCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	host, _, err := net.SplitHostPort(*addr)
-	if err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+	if !loopback(*addr) {
 		fmt.Fprintln(stderr, "upstream: --addr must be a loopback host:port")
 		return 2
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,12 +111,32 @@ func startUpstream(ctx context.Context, self, dir string, jsonResponse bool) (*c
 	if jsonResponse {
 		args = append(args, "--json-response")
 	}
-	cmd := exec.Command(self, args...)
+	c, l, err := startListening(ctx, "upstream", exec.Command(self, args...), dir)
+	return c, l, err
+}
+
+// startRelay runs `<self> relay --to HOST:PORT` in front of the upstream and returns the URL
+// of the upstream's MCP endpoint through it.
+func startRelay(ctx context.Context, self, dir, upURL string) (*child, string, error) {
+	u, err := url.Parse(upURL)
+	if err != nil {
+		return nil, "", err
+	}
+	c, addr, err := startListening(ctx, "relay", exec.Command(self, "relay", "--to", u.Host), dir)
+	if err != nil {
+		return nil, "", err
+	}
+	u.Host = addr
+	return c, u.String(), nil
+}
+
+// startListening starts cmd and waits for its first stdout line, "listening X", returning X.
+func startListening(ctx context.Context, name string, cmd *exec.Cmd, dir string) (*child, string, error) {
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := start("upstream", cmd, filepath.Join(dir, "upstream.log"))
+	c, err := start(name, cmd, filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, "", err
 	}
@@ -131,12 +152,12 @@ func startUpstream(ctx context.Context, self, dir string, jsonResponse bool) (*c
 		u, ok := strings.CutPrefix(l, "listening ")
 		if !ok {
 			c.stop()
-			return nil, "", fmt.Errorf("upstream did not start: %q", l)
+			return nil, "", fmt.Errorf("%s did not start: %q", name, l)
 		}
 		return c, u, nil
 	case <-time.After(10 * time.Second):
 		c.stop()
-		return nil, "", errors.New("upstream did not start within 10s")
+		return nil, "", fmt.Errorf("%s did not start within 10s", name)
 	case <-ctx.Done():
 		c.stop()
 		return nil, "", ctx.Err()

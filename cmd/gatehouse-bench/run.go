@@ -28,6 +28,7 @@ type settings struct {
 	Payloads     []string      `json:"payloads"`
 	Sessions     int           `json:"idle_sessions"`
 	Stdio        bool          `json:"stdio"`
+	Relay        bool          `json:"relay"`
 	UpstreamJSON bool          `json:"upstream_json_response"`
 	Timeout      time.Duration `json:"timeout_ns"`
 	JSON         string        `json:"-"`
@@ -56,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	payloads := fs.String("payloads", "echo,blob", "payloads: echo (100 B argument and result), blob (64 KiB result)")
 	fs.IntVar(&s.Sessions, "sessions", 1000, "idle sessions to open through the gateway for the memory test (0: skip)")
 	fs.BoolVar(&s.Stdio, "stdio", true, "also measure a stdio upstream (shared) through the gateway")
+	fs.BoolVar(&s.Relay, "relay", true, "also measure a raw TCP relay in front of the upstream: the floor cost of one extra hop on this machine")
 	fs.BoolVar(&s.UpstreamJSON, "upstream-json", false, "upstream answers with application/json instead of SSE")
 	fs.DurationVar(&s.Timeout, "timeout", 20*time.Minute, "bound on the whole run")
 	fs.StringVar(&s.JSON, "json", "", "also write the results as JSON to this file (- for stdout)")
@@ -152,6 +154,10 @@ type targetCheck struct {
 	Target string `json:"target"`
 	Got    string `json:"got"`
 	Pass   bool   `json:"pass"`
+	// Floor is the raw TCP relay's value for the same check, and whether it would pass: what
+	// the machine allows any proxy, before proxy logic. Empty without --relay.
+	Floor     string `json:"floor,omitempty"`
+	FloorPass bool   `json:"floor_pass,omitempty"`
 }
 
 func benchCmd(args []string, stdout, stderr io.Writer) int {
@@ -263,24 +269,42 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	}
 	progress(log, "gateway pid %d at %s", gw.pid(), gw.url)
 	gwClient := &bench.Client{URL: gw.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
+	var relay *child
+	var relayClient *bench.Client
+	if s.Relay {
+		var relayURL string
+		if relay, relayURL, err = startRelay(ctx, self, dir, upURL); err != nil {
+			gw.stop()
+			return r, err
+		}
+		progress(log, "relay pid %d at %s", relay.pid(), relayURL)
+		relayClient = &bench.Client{URL: relayURL, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
+	}
 	direct := map[string]*cellReport{}
 	for _, p := range s.Payloads {
 		for _, c := range s.Concurrency {
-			d := measure(ctx, s, directClient, p, "", c, "direct", nil, up.pid(), hz, log)
+			d := measure(ctx, s, directClient, p, "", c, "direct", 0, up.pid(), hz, log)
 			r.Cells = append(r.Cells, d)
 			direct[fmt.Sprint(p, c)] = d
-			g := measure(ctx, s, gwClient, p, "up__", c, "gateway", gw, up.pid(), hz, log)
+			if relay != nil {
+				f := measure(ctx, s, relayClient, p, "", c, "relay", relay.pid(), up.pid(), hz, log)
+				compare(f, d)
+				r.Cells = append(r.Cells, f)
+			}
+			g := measure(ctx, s, gwClient, p, "up__", c, "gateway", gw.pid(), up.pid(), hz, log)
 			compare(g, d)
 			r.Cells = append(r.Cells, g)
 			if err := ctx.Err(); err != nil {
-				collectLog(r, gw)
-				gw.stop()
-				return r, err
+				break
 			}
 		}
 	}
+	relay.stop()
 	collectLog(r, gw)
 	gw.stop()
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
 
 	// The same through a stdio upstream (shared by all sessions), against the HTTP direct cells.
 	if s.Stdio {
@@ -296,7 +320,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		cl := &bench.Client{URL: gw.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
 		for _, p := range s.Payloads {
 			for _, c := range s.Concurrency {
-				g := measure(ctx, s, cl, p, "up__", c, "gateway-stdio", gw, upPID, hz, log)
+				g := measure(ctx, s, cl, p, "up__", c, "gateway-stdio", gw.pid(), upPID, hz, log)
 				compare(g, direct[fmt.Sprint(p, c)])
 				r.Cells = append(r.Cells, g)
 				if err := ctx.Err(); err != nil {
@@ -337,7 +361,9 @@ func collectLog(r *report, gw *gateway) {
 }
 
 // measure runs one cell and reads the gateway's and upstream's counters around its window.
-func measure(ctx context.Context, s *settings, cl *bench.Client, payload, prefix string, conc int, path string, gw *gateway, upPID int, hz int64, log io.Writer) *cellReport {
+// measure runs one cell; proxyPID is the process between client and upstream (gateway or
+// relay; 0 for direct), whose CPU and RSS are read.
+func measure(ctx context.Context, s *settings, cl *bench.Client, payload, prefix string, conc int, path string, proxyPID, upPID int, hz int64, log io.Writer) *cellReport {
 	cr := &cellReport{Payload: payload, Concurrency: conc, Path: path}
 	call := bench.EchoCall(prefix)
 	if payload == "blob" {
@@ -347,16 +373,16 @@ func measure(ctx context.Context, s *settings, cl *bench.Client, payload, prefix
 	cell := bench.Cell{
 		Concurrency: conc, Warmup: s.Warmup, Duration: s.Duration, Count: s.Count, Call: call,
 		BeforeMeasure: func() {
-			if gw != nil {
-				gwBefore = snap(gw.pid())
+			if proxyPID > 0 {
+				gwBefore = snap(proxyPID)
 			}
 			if upPID > 0 {
 				upBefore = snap(upPID)
 			}
 		},
 		AfterMeasure: func() {
-			if gw != nil {
-				gwAfter = snap(gw.pid())
+			if proxyPID > 0 {
+				gwAfter = snap(proxyPID)
 			}
 			if upPID > 0 {
 				upAfter = snap(upPID)
@@ -379,7 +405,7 @@ func measure(ctx context.Context, s *settings, cl *bench.Client, payload, prefix
 		cr.flag(fmt.Sprintf("%d errors during warm-up", res.WarmErrors))
 	}
 	if res.Calls > 0 {
-		if gw != nil {
+		if proxyPID > 0 {
 			cr.GatewayCPUms = ms(bench.TicksToDuration(gwAfter.ticks-gwBefore.ticks, hz))
 			cr.GatewayCPUmsPerCall = cr.GatewayCPUms / float64(res.Calls)
 			cr.GatewayRSSBefore, cr.GatewayRSSAfter = gwBefore.rss, gwAfter.rss
@@ -462,18 +488,26 @@ func fmtDur(d time.Duration) string {
 
 func checkTargets(r *report) []targetCheck {
 	var out []targetCheck
+	relay := map[string]*cellReport{}
 	for _, c := range r.Cells {
-		if c.Path != "gateway" {
+		if c.Path == "relay" {
+			relay[fmt.Sprint(c.Payload, c.Concurrency)] = c
+		}
+	}
+	for _, c := range r.Cells {
+		if c.Path != "gateway" || c.Concurrency != targetRatioConc {
 			continue
 		}
-		if c.Concurrency == targetRatioConc {
-			out = append(out, targetCheck{
-				What:   fmt.Sprintf("throughput gateway/direct, %s c=%d", c.Payload, c.Concurrency),
-				Target: fmt.Sprintf(">= %.2fx", targetRatio),
-				Got:    fmt.Sprintf("%.2fx", c.Ratio),
-				Pass:   c.Ratio >= targetRatio && !c.Flagged,
-			})
+		t := targetCheck{
+			What:   fmt.Sprintf("throughput gateway/direct, %s c=%d", c.Payload, c.Concurrency),
+			Target: fmt.Sprintf(">= %.2fx", targetRatio),
+			Got:    fmt.Sprintf("%.2fx", c.Ratio),
+			Pass:   c.Ratio >= targetRatio && !c.Flagged,
 		}
+		if f := relay[fmt.Sprint(c.Payload, c.Concurrency)]; f != nil {
+			t.Floor, t.FloorPass = fmt.Sprintf("%.2fx", f.Ratio), f.Ratio >= targetRatio && !f.Flagged
+		}
+		out = append(out, t)
 	}
 	for _, p := range []string{"echo", "blob"} {
 		limit := targetEchoCPUms
@@ -484,12 +518,16 @@ func checkTargets(r *report) []targetCheck {
 			if c.Path != "gateway" || c.Payload != p || c.Result.Calls == 0 {
 				continue
 			}
-			out = append(out, targetCheck{
+			t := targetCheck{
 				What:   fmt.Sprintf("gateway CPU per %s call, c=%d", p, c.Concurrency),
 				Target: fmt.Sprintf("<= %.2f ms", limit),
 				Got:    fmt.Sprintf("%.3f ms", c.GatewayCPUmsPerCall),
 				Pass:   c.GatewayCPUmsPerCall <= limit,
-			})
+			}
+			if f := relay[fmt.Sprint(c.Payload, c.Concurrency)]; f != nil && f.Result.Calls > 0 {
+				t.Floor, t.FloorPass = fmt.Sprintf("%.3f ms", f.GatewayCPUmsPerCall), f.GatewayCPUmsPerCall <= limit
+			}
+			out = append(out, t)
 		}
 	}
 	for _, ir := range r.Idle {
@@ -512,9 +550,10 @@ func notes(r *report) []string {
 		n = append(n, fmt.Sprintf("Only %d CPUs: the load client, the upstream and the gateway share them, so the gateway's share of CPU lowers the upstream's and the client's; ratios at high concurrency are CPU-bound and understate what the gateway does on a larger machine.", r.Machine.NumCPU))
 	}
 	n = append(n,
-		"gw CPU ms/call = (utime+stime of the gateway process over the measured window) / successful calls; clock-tick resolution is "+fmt.Sprintf("%d", r.Machine.ClockTicks)+" Hz.",
+		"proxy CPU ms/call = (utime+stime of the process between client and upstream, the gateway or the relay, over the measured window) / successful calls; clock-tick resolution is "+fmt.Sprintf("%d", r.Machine.ClockTicks)+" Hz.",
 		"up CPU ms/call = the same for the upstream process (direct rows: work per direct call, gateway rows: per call through the gateway).",
 		"Each worker is one MCP session (initialize + notifications/initialized); sessions are DELETEd after each cell. Through the gateway every session gets its own upstream session (per_session, the HTTP default).",
+		"relay rows: a raw TCP relay (`gatehouse-bench relay`, io.Copy both ways, no HTTP or JSON-RPC parsing) between client and upstream, its CPU in the proxy CPU column: the cost of one extra loopback hop on this machine, below which no proxy can go. The targets table shows the relay's value beside the gateway's.",
 		"gateway-stdio rows: the same upstream over stdio (shared by all sessions) through the gateway; ratio and added latency are against the direct HTTP rows.",
 		"The generated gateway config raises limits.max_sessions and limits.max_sessions_per_client (default 64, and every load session comes from 127.0.0.1).",
 	)
@@ -537,7 +576,7 @@ func printMarkdown(w io.Writer, r *report) {
 	fmt.Fprintf(w, "- started %s\n\n", r.Started.Format(time.RFC3339))
 
 	fmt.Fprintf(w, "## Throughput and latency\n\n")
-	fmt.Fprintf(w, "| payload | c | path | calls | calls/s | p50 ms | p99 ms | errors | gw/direct | +p50 ms | +p99 ms | gw CPU ms/call | up CPU ms/call | gw RSS MiB before→after |\n")
+	fmt.Fprintf(w, "| payload | c | path | calls | calls/s | p50 ms | p99 ms | errors | /direct | +p50 ms | +p99 ms | proxy CPU ms/call | up CPU ms/call | proxy RSS MiB before→after |\n")
 	fmt.Fprintf(w, "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range r.Cells {
 		res := c.Result
@@ -599,13 +638,19 @@ func printMarkdown(w io.Writer, r *report) {
 		}
 	}
 	if len(r.Targets) > 0 {
-		fmt.Fprintf(w, "\n## Targets\n\n| check | target | got | |\n|---|---|---|---|\n")
-		for _, t := range r.Targets {
-			mark := "PASS"
-			if !t.Pass {
-				mark = "**FAIL**"
+		fmt.Fprintf(w, "\n## Targets\n\n| check | target | gateway | | raw TCP relay (floor) | |\n|---|---|---|---|---|---|\n")
+		mark := func(pass bool) string {
+			if pass {
+				return "PASS"
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.What, t.Target, t.Got, mark)
+			return "**FAIL**"
+		}
+		for _, t := range r.Targets {
+			floor, floorMark := "", ""
+			if t.Floor != "" {
+				floor, floorMark = t.Floor, mark(t.FloorPass)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", t.What, t.Target, t.Got, mark(t.Pass), floor, floorMark)
 		}
 	}
 	if len(r.GatewayLogs) > 0 {

@@ -1,0 +1,83 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+)
+
+// Relay is the floor the benchmark holds the gateway against: a raw TCP relay that copies
+// bytes between each accepted connection and a new connection to `to`, with no HTTP or
+// JSON-RPC parsing at all. Whatever CPU it spends per call is what one extra loopback hop
+// costs on the machine, before any proxy logic.
+//
+// Relay serves ln until ctx ends, then closes ln and every relayed connection and waits for
+// its goroutines.
+func Relay(ctx context.Context, ln net.Listener, to string) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]struct{}{}
+	)
+	track := func(c net.Conn, add bool) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if !add {
+			delete(conns, c)
+			return true
+		}
+		if conns == nil {
+			return false // shutting down
+		}
+		conns[c] = struct{}{}
+		return true
+	}
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		conns = nil
+		mu.Unlock()
+	})
+	defer stop()
+	var d net.Dialer
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			wg.Wait()
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		u, err := d.DialContext(ctx, "tcp", to)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		if !track(c, true) || !track(u, true) {
+			c.Close()
+			u.Close()
+			continue
+		}
+		wg.Add(2)
+		pipe := func(dst, src net.Conn) {
+			defer wg.Done()
+			_, err := io.Copy(dst, src)
+			if err == nil || errors.Is(err, net.ErrClosed) {
+				// Half-close, as HTTP/1.1 peers expect; the other direction ends on its own.
+				if tc, ok := dst.(*net.TCPConn); ok {
+					tc.CloseWrite()
+				}
+			}
+			src.Close()
+			track(src, false)
+		}
+		go pipe(u, c)
+		go pipe(c, u)
+	}
+}
