@@ -20,6 +20,19 @@ type Config struct {
 	// Gateway holds the identity and naming the gateway presents to clients.
 	Gateway Gateway
 
+	// DataDir holds the gateway's state (API keys; later the audit store). Default "data"
+	// in the config file's folder; stored absolute.
+	DataDir string
+
+	// Auth configures client authentication over HTTP; nil means none (identity.anonymous).
+	Auth *Auth
+
+	// Identity configures the identities of unauthenticated and stdio callers.
+	Identity Identities
+
+	// Policy decides who may use what; nil means no policy, which denies everything.
+	Policy *Policy
+
 	// Upstreams are the MCP servers behind the gateway. At least one is required; names are
 	// unique, match ^[a-z0-9][a-z0-9-]*$ and do not contain the gateway separator.
 	Upstreams []Upstream
@@ -214,6 +227,10 @@ type Upstream struct {
 	// names are then offered as they are, which lets a gateway in front of a single server
 	// be a drop-in replacement for it.
 	Namespace bool
+
+	// Tenant owns this server: only identities of that tenant see or reach it. Empty: the
+	// server is shared by every tenant.
+	Tenant string
 }
 
 // ClientTLS configures TLS towards an HTTPS upstream. File paths are relative to the config

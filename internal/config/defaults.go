@@ -64,6 +64,29 @@ func applyDefaults(c *Config, set map[string]bool) {
 		c.Log.Format = "json"
 	}
 
+	if unset("data_dir") {
+		c.DataDir = c.dir + "/data"
+	}
+	if a := c.Auth; a != nil {
+		if a.JWT != nil {
+			j := a.JWT
+			if len(j.Audiences) == 0 {
+				j.Audiences = []string{a.Resource}
+			}
+			if len(j.Algorithms) == 0 {
+				j.Algorithms = []string{"RS256", "ES256"}
+			}
+			if unset("auth.jwt.clock_skew") {
+				j.ClockSkew = Duration(60 * time.Second)
+			}
+			if len(a.AuthorizationServers) == 0 {
+				a.AuthorizationServers = []string{j.Issuer}
+			}
+		}
+	}
+	if c.Identity.Anonymous.Subject == "" {
+		c.Identity.Anonymous.Subject = "anonymous"
+	}
 	if unset("gateway.separator") {
 		c.Gateway.Separator = defaultSeparator
 	}

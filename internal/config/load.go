@@ -16,23 +16,27 @@ import (
 // Load reads, validates and defaults the configuration file at path. A file that cannot be
 // read gives a wrapped os error; a file with problems gives a Problems error listing all
 // of them.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, Checks{}) }
+
+func readFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	return data, nil
 }
 
 // Parse validates and defaults a configuration held in data. file names it in problems and
 // its folder is where relative paths in it are resolved (the working directory if file is
 // ""). Any problem found makes the error a Problems listing all of them, sorted by line.
-func Parse(data []byte, file string) (*Config, error) {
+func Parse(data []byte, file string) (*Config, error) { return parse(data, file, Checks{}) }
+
+func parse(data []byte, file string, checks Checks) (*Config, error) {
 	dir, err := filepath.Abs(filepath.Dir(file))
 	if err != nil {
 		dir = filepath.Dir(file)
 	}
-	d := &decoder{file: file, dir: dir, set: make(map[string]bool)}
+	d := &decoder{file: file, dir: dir, set: make(map[string]bool), checks: checks}
 	cfg := &Config{file: file, dir: dir, raw: bytes.Clone(data)}
 	root, ok := d.document(data)
 	if ok {
@@ -48,10 +52,11 @@ func Parse(data []byte, file string) (*Config, error) {
 
 // decoder walks a yaml.Node tree, filling a Config and collecting problems.
 type decoder struct {
-	file  string
-	dir   string
-	probs Problems
-	set   map[string]bool // dotted paths of keys present with a non-null value
+	file   string
+	dir    string
+	probs  Problems
+	set    map[string]bool // dotted paths of keys present with a non-null value
+	checks Checks
 }
 
 // entry is one key/value pair of a mapping; val may be an alias.

@@ -13,7 +13,9 @@ import (
 )
 
 // Key lists per section, in reference.yaml order.
-func topKeys() []string { return []string{"listen", "limits", "log", "gateway", "upstreams"} }
+func topKeys() []string {
+	return []string{"listen", "limits", "log", "gateway", "data_dir", "auth", "identity", "policy", "upstreams"}
+}
 
 func listenKeys() []string {
 	return []string{"address", "path", "health_path", "allowed_origins", "tls"}
@@ -39,7 +41,7 @@ func upstreamKeys() []string {
 	keys := []string{"name", "transport"}
 	keys = append(keys, stdioKeys()...)
 	keys = append(keys, httpKeys()...)
-	return append(keys, "sharing", "restart", "request_timeout", "allow_methods", "namespace")
+	return append(keys, "sharing", "restart", "request_timeout", "allow_methods", "namespace", "tenant")
 }
 
 func clientTLSKeys() []string {
@@ -73,6 +75,22 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 	}
 	if e, ok := f["gateway"]; ok {
 		d.gateway(e.val, "gateway", &cfg.Gateway)
+	}
+	if e, ok := f["data_dir"]; ok {
+		if s, ok := d.str(e.val, "data_dir"); ok && s != "" {
+			cfg.DataDir = d.abs(s)
+		}
+	}
+	if e, ok := f["auth"]; ok {
+		cfg.Auth = &Auth{}
+		d.auth(e.val, "auth", cfg.Auth)
+	}
+	if e, ok := f["identity"]; ok {
+		d.identities(e.val, "identity", &cfg.Identity)
+	}
+	if e, ok := f["policy"]; ok {
+		cfg.Policy = &Policy{}
+		d.policy(e.val, "policy", cfg.Policy)
 	}
 	sep := cfg.Gateway.Separator // "" if invalid: the name check is then skipped
 	if !d.set["gateway.separator"] {
@@ -480,6 +498,14 @@ func (d *decoder) upstream(n *yaml.Node, path string, u *Upstream, sep string) *
 	}
 	if e, ok := f["namespace"]; ok {
 		u.Namespace, _ = d.boolean(e.val, join(path, "namespace"))
+	}
+	if e, ok := f["tenant"]; ok {
+		if s, ok := d.str(e.val, join(path, "tenant")); ok {
+			if msg := checkTenant(s); msg != "" {
+				d.add(e.val, join(path, "tenant"), "%s", msg)
+			}
+			u.Tenant = s
+		}
 	}
 	if e, ok := f["allow_methods"]; ok {
 		p := join(path, "allow_methods")

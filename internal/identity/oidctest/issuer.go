@@ -1,0 +1,172 @@
+// Package oidctest is a standards-conformant OpenID provider for tests: OIDC discovery and a
+// JWKS over HTTP on 127.0.0.1, and tokens signed with its keys (or, for attack tests, with
+// anything else). It is built on github.com/lestrrat-go/jwx/v3.
+package oidctest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+)
+
+// Issuer is a running test OpenID provider.
+type Issuer struct {
+	srv *httptest.Server
+	URL string // the issuer identifier (its base URL)
+
+	mu   sync.Mutex
+	keys map[string]*signer // kid → key, all published
+	kid  string             // the current signing key
+
+	// JWKSFetches counts JWKS requests.
+	JWKSFetches atomic.Int64
+}
+
+type signer struct {
+	alg  jwa.SignatureAlgorithm
+	priv any
+	pub  jwk.Key
+}
+
+// New starts an issuer with an RS256 key "rsa-1" (the current one) and an ES256 key "ec-1".
+func New() (*Issuer, error) {
+	is := &Issuer{keys: make(map[string]*signer)}
+	if err := is.AddKey("rsa-1", "RS256"); err != nil {
+		return nil, err
+	}
+	if err := is.AddKey("ec-1", "ES256"); err != nil {
+		return nil, err
+	}
+	is.kid = "rsa-1"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                                is.URL,
+			"jwks_uri":                              is.URL + "/jwks",
+			"authorization_endpoint":                is.URL + "/authorize",
+			"token_endpoint":                        is.URL + "/token",
+			"response_types_supported":              []string{"code"},
+			"subject_types_supported":               []string{"public"},
+			"id_token_signing_alg_values_supported": []string{"RS256", "ES256"},
+		})
+	})
+	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
+		is.JWKSFetches.Add(1)
+		set := jwk.NewSet()
+		is.mu.Lock()
+		for _, s := range is.keys {
+			set.AddKey(s.pub)
+		}
+		is.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(set)
+	})
+	is.srv = httptest.NewServer(mux) // binds 127.0.0.1
+	is.URL = is.srv.URL
+	return is, nil
+}
+
+// Close stops the issuer.
+func (is *Issuer) Close() { is.srv.Close() }
+
+// AddKey creates and publishes a key (RS256 or ES256) under kid; it does not become the
+// signing key until Use.
+func (is *Issuer) AddKey(kid, alg string) error {
+	var priv, pubRaw any
+	var sa jwa.SignatureAlgorithm
+	switch alg {
+	case "RS256":
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return err
+		}
+		priv, pubRaw, sa = k, &k.PublicKey, jwa.RS256()
+	case "ES256":
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return err
+		}
+		priv, pubRaw, sa = k, &k.PublicKey, jwa.ES256()
+	default:
+		return fmt.Errorf("oidctest: unsupported alg %s", alg)
+	}
+	pub, err := jwk.Import(pubRaw)
+	if err != nil {
+		return err
+	}
+	pub.Set(jwk.KeyIDKey, kid)
+	pub.Set(jwk.AlgorithmKey, sa)
+	pub.Set(jwk.KeyUsageKey, "sig")
+	is.mu.Lock()
+	is.keys[kid] = &signer{alg: sa, priv: priv, pub: pub}
+	is.mu.Unlock()
+	return nil
+}
+
+// Use makes kid the signing key.
+func (is *Issuer) Use(kid string) {
+	is.mu.Lock()
+	is.kid = kid
+	is.mu.Unlock()
+}
+
+// PublicKey returns the raw public key of kid (for confusion attacks).
+func (is *Issuer) PublicKey(kid string) jwk.Key {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	return is.keys[kid].pub
+}
+
+// Claims are a token's claims; Token fills iss, iat and exp (1h) unless set.
+type Claims map[string]any
+
+// Token signs claims with the current key.
+func (is *Issuer) Token(c Claims) string {
+	is.mu.Lock()
+	s, kid := is.keys[is.kid], is.kid
+	is.mu.Unlock()
+	return is.sign(c, s.alg, s.priv, kid)
+}
+
+// TokenWith signs claims with any algorithm and key under any kid: attack tokens.
+func (is *Issuer) TokenWith(c Claims, alg jwa.SignatureAlgorithm, key any, kid string) string {
+	return is.sign(c, alg, key, kid)
+}
+
+func (is *Issuer) sign(c Claims, alg jwa.SignatureAlgorithm, key any, kid string) string {
+	t := jwt.New()
+	now := time.Now()
+	defaults := map[string]any{"iss": is.URL, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	for k, v := range defaults {
+		if _, ok := c[k]; !ok {
+			t.Set(k, v)
+		}
+	}
+	for k, v := range c {
+		if v == nil {
+			continue // nil removes a default claim
+		}
+		t.Set(k, v)
+	}
+	hdr := jws.NewHeaders()
+	hdr.Set(jws.KeyIDKey, kid)
+	b, err := jwt.Sign(t, jwt.WithKey(alg, key, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		panic(fmt.Sprintf("oidctest: sign: %v", err))
+	}
+	return string(b)
+}

@@ -1,0 +1,384 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
+
+	"gatehouse/internal/config"
+	"gatehouse/internal/identity"
+)
+
+// Kind is what a request targets.
+type Kind string
+
+// Kinds.
+const (
+	KindTool     Kind = "tool"
+	KindPrompt   Kind = "prompt"
+	KindResource Kind = "resource"
+)
+
+// Rule names the gateway itself uses in decisions.
+const (
+	RuleDefaultDeny = "default-deny"
+	RuleTenant      = "tenant-isolation"
+	RuleNoPolicy    = "no-policy"
+)
+
+// History is what a session did so far, as conditions see it.
+type History struct {
+	Tools    []string // "server/tool", in call order, each once
+	Tags     []string // tags of those tools, each once
+	Findings []string // inspection finding types, each once
+}
+
+// Request is one decision to make.
+type Request struct {
+	Identity    *identity.Identity
+	Server      string
+	Kind        Kind
+	Name        string         // the upstream's own tool or prompt name, or the resource URI
+	Arguments   []byte         // raw JSON object, or nil
+	Annotations map[string]any // the tool's annotations as the server declared them, or nil
+	History     History
+	Now         time.Time
+}
+
+// Decision is the outcome.
+type Decision struct {
+	Allow  bool
+	Effect string // allow, deny or require_approval
+	Rule   string // the rule that decided: a configured rule's name, or a Rule* constant
+	Reason string
+	// Redact lists the JSON paths to redact when allowed (from redact rules).
+	RedactArguments, RedactResult []string
+	// Matched are the names of every rule that matched, for the audit record.
+	Matched []string
+}
+
+type grant struct {
+	servers, tools, prompts, resources patterns
+}
+
+type rule struct {
+	config.Rule
+	servers, tools, prompts, resources patterns
+	anyKind                            bool // names no kind: applies to all
+	prog                               cel.Program
+}
+
+// Policy is a compiled policy. It is immutable and safe for concurrent use.
+type Policy struct {
+	present bool
+	roles   map[string][]grant
+	rules   []*rule
+	tags    map[string]patterns // tag → "server/tool" patterns
+	tenants map[string]string   // server → owning tenant ("" shared)
+}
+
+// Compile builds a policy from the configuration (nil: no policy, everything denied).
+// tenants maps each upstream to its owning tenant. Errors name the rule.
+func Compile(cfg *config.Policy, tenants map[string]string) (*Policy, error) {
+	p := &Policy{present: cfg != nil, roles: map[string][]grant{}, tags: map[string]patterns{}, tenants: tenants}
+	if cfg == nil {
+		return p, nil
+	}
+	for name, grants := range cfg.Roles {
+		for _, g := range grants {
+			servers := g.Servers
+			if servers == nil {
+				servers = []string{"*"}
+			}
+			p.roles[name] = append(p.roles[name], grant{compilePatterns(servers), compilePatterns(g.Tools), compilePatterns(g.Prompts), compilePatterns(g.Resources)})
+		}
+	}
+	for tag, pats := range cfg.Tags {
+		p.tags[tag] = compilePatterns(pats)
+	}
+	checker, err := NewChecker()
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for i := range cfg.Rules {
+		cr := cfg.Rules[i]
+		servers := cr.Servers
+		if servers == nil {
+			servers = []string{"*"}
+		}
+		r := &rule{Rule: cr, servers: compilePatterns(servers), tools: compilePatterns(cr.Tools),
+			prompts: compilePatterns(cr.Prompts), resources: compilePatterns(cr.Resources)}
+		r.anyKind = cr.Tools == nil && cr.Prompts == nil && cr.Resources == nil
+		if cr.When != "" {
+			if r.prog, err = checker.compile(cr.When); err != nil {
+				errs = append(errs, fmt.Errorf("rule %q: %w", cr.Name, err))
+				continue
+			}
+		}
+		p.rules = append(p.rules, r)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+func (r *rule) targets(server string, kind Kind, name string) bool {
+	if !r.servers.match(server) {
+		return false
+	}
+	if r.anyKind {
+		return true
+	}
+	switch kind {
+	case KindTool:
+		return r.tools.match(name)
+	case KindPrompt:
+		return r.prompts.match(name)
+	case KindResource:
+		return r.resources.match(name)
+	}
+	return false
+}
+
+func (g grant) grants(server string, kind Kind, name string) bool {
+	if !g.servers.match(server) {
+		return false
+	}
+	switch kind {
+	case KindTool:
+		return g.tools.match(name)
+	case KindPrompt:
+		return g.prompts.match(name)
+	case KindResource:
+		return g.resources.match(name)
+	}
+	return false
+}
+
+// Tags returns the tags of server/tool, sorted.
+func (p *Policy) Tags(server, tool string) []string {
+	key := server + "/" + tool
+	var out []string
+	for tag, pats := range p.tags {
+		if pats.match(key) {
+			out = append(out, tag)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ServerVisible reports whether id may see server at all (tenant isolation).
+func (p *Policy) ServerVisible(id *identity.Identity, server string) bool {
+	t := p.tenants[server]
+	return t == "" || (id != nil && id.Tenant == t)
+}
+
+// Visible reports whether a list should show id the named item: the tenant owns or shares
+// the server, some role or unconditional allow rule grants it, and no unconditional deny or
+// approval rule refuses it. Conditional rules decide at call time.
+func (p *Policy) Visible(id *identity.Identity, server string, kind Kind, name string) bool {
+	if !p.present || !p.ServerVisible(id, server) {
+		return false
+	}
+	granted := p.roleGrants(id, server, kind, name) != ""
+	for _, r := range p.rules {
+		if r.prog != nil || !r.targets(server, kind, name) {
+			continue
+		}
+		switch r.Effect {
+		case config.EffectDeny, config.EffectRequireApproval:
+			return false
+		case config.EffectAllow:
+			granted = true
+		}
+	}
+	return granted
+}
+
+// roleGrants returns "role:<name>" of the first of id's roles that grants the item, or "".
+func (p *Policy) roleGrants(id *identity.Identity, server string, kind Kind, name string) string {
+	if id == nil {
+		return ""
+	}
+	for _, role := range id.Roles {
+		for _, g := range p.roles[role] {
+			if g.grants(server, kind, name) {
+				return "role:" + role
+			}
+		}
+	}
+	return ""
+}
+
+// Decide makes the decision for req. It fails closed: a condition that cannot be evaluated
+// counts as matching for deny, approval and redact rules, and as not matching for allow.
+func (p *Policy) Decide(req *Request) Decision {
+	if !p.present {
+		return Decision{Effect: config.EffectDeny, Rule: RuleNoPolicy, Reason: "no policy is configured, so everything is denied"}
+	}
+	if !p.ServerVisible(req.Identity, req.Server) {
+		return Decision{Effect: config.EffectDeny, Rule: RuleTenant, Reason: fmt.Sprintf("server %q belongs to another tenant", req.Server)}
+	}
+	var (
+		act      *activation
+		matched  []string
+		deny     *Decision
+		grantBy  = p.roleGrants(req.Identity, req.Server, req.Kind, req.Name)
+		redactIn []string
+		redactOt []string
+	)
+	for _, r := range p.rules {
+		if !r.targets(req.Server, req.Kind, req.Name) {
+			continue
+		}
+		hit, evalErr := true, error(nil)
+		if r.prog != nil {
+			if act == nil {
+				act = p.activation(req)
+			}
+			hit, evalErr = act.eval(r.prog)
+			if evalErr != nil {
+				hit = r.Effect != config.EffectAllow // fail closed
+			}
+		}
+		if !hit {
+			continue
+		}
+		matched = append(matched, r.Name)
+		switch r.Effect {
+		case config.EffectDeny, config.EffectRequireApproval:
+			if deny == nil {
+				reason := r.Reason
+				if reason == "" {
+					reason = "denied"
+				}
+				if r.Effect == config.EffectRequireApproval {
+					reason = "requires approval, and approvals are not available yet: " + reason
+				}
+				if evalErr != nil {
+					reason += fmt.Sprintf(" (condition could not be evaluated: %v)", evalErr)
+				}
+				deny = &Decision{Effect: r.Effect, Rule: r.Name, Reason: reason}
+			}
+		case config.EffectAllow:
+			if grantBy == "" {
+				grantBy = r.Name
+			}
+		case config.EffectRedact:
+			redactIn = append(redactIn, r.Redact.Arguments...)
+			redactOt = append(redactOt, r.Redact.Result...)
+		}
+	}
+	if deny != nil {
+		deny.Matched = matched
+		return *deny
+	}
+	if grantBy == "" {
+		who := "anonymous"
+		if req.Identity != nil {
+			who = req.Identity.Subject
+		}
+		return Decision{Effect: config.EffectDeny, Rule: RuleDefaultDeny, Matched: matched,
+			Reason: fmt.Sprintf("no role of %q grants %s %q on server %q", who, req.Kind, req.Name, req.Server)}
+	}
+	return Decision{Allow: true, Effect: config.EffectAllow, Rule: grantBy, Matched: matched,
+		RedactArguments: redactIn, RedactResult: redactOt}
+}
+
+// activation is the variables of one decision, built once and only when a condition runs.
+type activation struct{ vars map[string]any }
+
+func (p *Policy) activation(req *Request) *activation {
+	id := req.Identity
+	if id == nil {
+		id = &identity.Identity{}
+	}
+	args := map[string]any{}
+	if len(req.Arguments) > 0 {
+		var m map[string]any
+		if json.Unmarshal(req.Arguments, &m) == nil && m != nil {
+			args = m
+		}
+	}
+	ann := req.Annotations
+	if ann == nil {
+		ann = map[string]any{}
+	}
+	var tags []string
+	if req.Kind == KindTool {
+		tags = p.Tags(req.Server, req.Name)
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return &activation{vars: map[string]any{
+		"identity": map[string]any{
+			"subject": id.Subject, "tenant": id.Tenant, "roles": orEmpty(id.Roles), "scopes": orEmpty(id.Scopes),
+			"client_id": id.ClientID, "method": string(id.Method),
+		},
+		"server": req.Server,
+		"kind":   string(req.Kind),
+		"name":   req.Name,
+		"tool":   map[string]any{"name": req.Name, "annotations": ann, "tags": orEmpty(tags)},
+		"args":   args,
+		"now":    now,
+		"session": map[string]any{
+			"tools": orEmpty(req.History.Tools), "tags": orEmpty(req.History.Tags), "findings": orEmpty(req.History.Findings),
+		},
+	}}
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (a *activation) eval(prog cel.Program) (bool, error) {
+	out, _, err := prog.Eval(a.vars)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("condition gave %v, not a bool", out.Value())
+	}
+	return b, nil
+}
+
+// AddToHistory records a call in h: the tool and its tags, each once.
+func (p *Policy) AddToHistory(h *History, server, tool string) {
+	key := server + "/" + tool
+	if !slices.Contains(h.Tools, key) {
+		h.Tools = append(h.Tools, key)
+	}
+	for _, t := range p.Tags(server, tool) {
+		if !slices.Contains(h.Tags, t) {
+			h.Tags = append(h.Tags, t)
+		}
+	}
+}
+
+// Describe is a one-line summary for logs.
+func (d Decision) Describe() string {
+	var b strings.Builder
+	b.WriteString(d.Effect)
+	b.WriteString(" by ")
+	b.WriteString(d.Rule)
+	if d.Reason != "" {
+		b.WriteString(": ")
+		b.WriteString(d.Reason)
+	}
+	return b.String()
+}
