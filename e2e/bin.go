@@ -140,8 +140,13 @@ type Gatehouse struct {
 // a listen address appended) to a temp dir, runs `gatehouse serve --config` with the extra
 // environment env ("K=V", on top of this process's), waits for /healthz and stops the gateway
 // when the test ends. Its logs are printed when the test failed.
+//
+// A configuration without a policy section runs under OpenPolicyYAML: the tests of the core
+// are about protocol fidelity, not access control. Tests of identity and policy bring their
+// own.
 func StartGatehouse(t testing.TB, yaml string, env ...string) *Gatehouse {
 	t.Helper()
+	yaml = withOpenPolicy(yaml)
 	port := FreePort(t)
 	if strings.Contains(yaml, "{{PORT}}") {
 		yaml = strings.ReplaceAll(yaml, "{{PORT}}", strconv.Itoa(port))
@@ -209,8 +214,10 @@ func startGatehouseProcess(t testing.TB, path string, env ...string) (*exec.Cmd,
 }
 
 // StdioGatehouse writes yaml to a temp dir and returns the argv of `gatehouse stdio --config`.
+// Without a policy section it runs under OpenPolicyYAML, like StartGatehouse.
 func StdioGatehouse(t testing.TB, yaml string) []string {
 	t.Helper()
+	yaml = withOpenPolicy(yaml)
 	bin := GatehouseBin(t)
 	path := filepath.Join(t.TempDir(), "gatehouse-stdio.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
@@ -594,4 +601,24 @@ func TestdataBin(t testing.TB, name string) string {
 		t.Fatalf("e2e: %v", err)
 	}
 	return bin
+}
+
+// OpenPolicyYAML grants every caller (the anonymous HTTP caller and the stdio user) every
+// tool, prompt and resource.
+const OpenPolicyYAML = `identity:
+  anonymous: {roles: [e2e]}
+  stdio: {roles: [e2e]}
+policy:
+  roles:
+    e2e:
+      - tools: ["*"]
+        prompts: ["*"]
+        resources: ["*"]
+`
+
+func withOpenPolicy(yaml string) string {
+	if strings.Contains(yaml, "\npolicy:") || strings.HasPrefix(yaml, "policy:") {
+		return yaml
+	}
+	return OpenPolicyYAML + yaml
 }

@@ -80,7 +80,7 @@ func TestTLSListenerAndLegacySSEUpstream(t *testing.T) {
 	cfg := "listen:\n  address: 127.0.0.1:" + strconv.Itoa(port) + "\n  tls: {cert_file: " + certFile + ", key_file: " + keyFile + "}\n" +
 		"upstreams:\n  - name: old\n    transport: sse\n    url: http://" + ln.Addr().String() + "/\n"
 	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
-	os.WriteFile(path, []byte(cfg), 0o644)
+	os.WriteFile(path, []byte(withOpenPolicy(cfg)), 0o644)
 	startGatehouseProcess(t, path)
 
 	httpsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}

@@ -78,6 +78,12 @@ limits:
   max_sessions_per_client: 4096
 log:
   level: warn
+identity:
+  anonymous: {roles: [bench]}
+policy:
+  roles:
+    bench:
+      - tools: ["*"]
 upstreams:
   - name: up
     transport: streamable_http

@@ -186,6 +186,12 @@ limits:
   max_sessions_per_client: %d
 log:
   level: warn
+identity:
+  anonymous: {roles: [bench]}
+policy:
+  roles:
+    bench:
+      - tools: ["*"]
 upstreams:
   - name: up
 %s`, port, maxSessions, maxSessions, upstreamYAML)

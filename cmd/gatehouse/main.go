@@ -66,7 +66,7 @@ func load(name string, args []string, stderr io.Writer) (*config.Config, int) {
 		fmt.Fprintf(stderr, "gatehouse %s: --config FILE is required\n", name)
 		return nil, 2
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := app.LoadConfig(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return nil, 1

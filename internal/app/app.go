@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/gateway"
+	"gatehouse/internal/identity"
 	"gatehouse/internal/transport"
 	"gatehouse/internal/upstream"
 )
@@ -33,6 +35,7 @@ type App struct {
 	cfg    *config.Config
 	logger *slog.Logger
 	gw     *gateway.Gateway
+	auth   *identity.Authenticator
 }
 
 // New builds the gateway from cfg. Upstreams are not contacted until Start.
@@ -64,7 +67,20 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 			MaxBackoff:     u.Restart.MaxBackoff.Std(),
 		})
 	}
+	pol, err := CompilePolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := authenticator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Policy == nil {
+		logger.Warn("no policy configured: every tool, prompt and resource is denied (add a policy section)")
+	}
+	logger.Info("authentication", "mode", describeAuth(cfg))
 	gw, err := gateway.New(gateway.Options{
+		Policy:    pol,
 		Name:      cfg.Gateway.Name,
 		Version:   Version,
 		Separator: cfg.Gateway.Separator,
@@ -78,7 +94,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, logger: logger, gw: gw}, nil
+	return &App{cfg: cfg, logger: logger, gw: gw, auth: auth}, nil
 }
 
 // Gateway returns the gateway (for tests and embedding).
@@ -260,11 +276,19 @@ func (a *App) ServeHTTP(ctx context.Context, ready func(addr net.Addr)) error {
 		WriteTimeout:         lim.WriteTimeout.Std(),
 		EventBuffer:          lim.EventBuffer,
 		Logger:               a.logger,
+		Auth:                 a.auth,
+		ResourceMetadataURL:  a.metadataURL(),
 	})
 	defer mcp.Close()
 	mux := http.NewServeMux()
 	mux.Handle(l.Path, mcp)
 	mux.HandleFunc(l.HealthPath, a.health)
+	if au := a.cfg.Auth; au != nil {
+		u, _ := url.Parse(au.Resource)
+		for _, p := range identity.MetadataPaths(u.Path) {
+			mux.Handle(p, metadataHandler(au))
+		}
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout.Std(),
@@ -321,5 +345,6 @@ func (a *App) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error
 	return transport.ServeStdio(ctx, a.gw, in, out, transport.StdioOptions{
 		MaxMessage: int(a.cfg.Limits.MaxMessageBytes.Int64()),
 		Logger:     a.logger,
+		Identity:   StdioIdentity(a.cfg),
 	})
 }

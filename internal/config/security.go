@@ -206,7 +206,7 @@ func (d *decoder) jwt(n *yaml.Node, path string, j *JWT) {
 	}
 	if e, ok := f["jwks_url"]; ok {
 		p := join(path, "jwks_url")
-		if s, ok := d.str(e.val, p); ok {
+		if s, ok := d.str(e.val, p); ok && s != "" {
 			if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 				d.add(e.val, p, "%q must be an absolute http(s) URL", s)
 			} else {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gatehouse/internal/jsonrpc"
+	"gatehouse/internal/policy"
 )
 
 // dispatch routes one client request by method.
@@ -73,8 +74,9 @@ func (g *Gateway) initialize(ctx context.Context, s *Session, msg *jsonrpc.Messa
 	// are not known yet is connected now, so that they can be announced; one that fails is left
 	// out and tried again on first use. Idle sessions thus cost the upstreams nothing.
 	var wg sync.WaitGroup
+	pol := g.Policy()
 	for _, srv := range g.servers {
-		if srv.shared || srv.isModernOnly() {
+		if srv.shared || srv.isModernOnly() || !pol.ServerVisible(s.identity, srv.name) {
 			continue
 		}
 		if _, known := srv.knownCaps(); known {
@@ -150,25 +152,38 @@ func (g *Gateway) forwardNamed(ctx context.Context, s *Session, msg *jsonrpc.Mes
 	return g.forward(ctx, s, msg, st, srv, local, params)
 }
 
+// kindOf says what a routed request targets, for the policy.
+func kindOf(method string, params []byte) policy.Kind {
+	switch method {
+	case "tools/call":
+		return policy.KindTool
+	case "prompts/get":
+		return policy.KindPrompt
+	case "resources/read", "resources/subscribe", "resources/unsubscribe":
+		return policy.KindResource
+	case "completion/complete":
+		ref, _ := jsonrpc.Member(params, "ref")
+		if t, _ := jsonrpc.StringMember(ref, "type"); t == "ref/prompt" {
+			return policy.KindPrompt
+		}
+		return policy.KindResource
+	}
+	return ""
+}
+
 // forward runs the pipeline on a routed request, sends it on the session's leg to srv, runs
 // the pipeline on the response and returns it with the client's id.
 func (g *Gateway) forward(ctx context.Context, s *Session, msg *jsonrpc.Message, st Stream, srv *server, name string, params []byte) ([]byte, error) {
-	env := &Envelope{Dir: ClientToServer, Session: s, Msg: msg, Method: msg.Method, Server: srv.name, Name: name}
+	env := &Envelope{Dir: ClientToServer, Session: s, Msg: msg, Method: msg.Method, Server: srv.name, Name: name,
+		Kind: kindOf(msg.Method, params), Params: params}
 	if err := g.pipe.Run(ctx, env); err != nil {
 		return nil, err
 	}
-	if env.Out != nil {
-		m, err := jsonrpc.Parse(env.Out)
-		if err != nil {
-			return nil, fmt.Errorf("stage produced an invalid message: %w", err)
-		}
-		msg, params = m, m.Params
-	}
-	resp, err := g.call(ctx, s, msg, st, srv, params)
+	resp, err := g.call(ctx, s, msg, st, srv, env.Params)
 	if err != nil {
 		return nil, err
 	}
-	return g.respond(ctx, s, msg, srv, name, resp)
+	return g.respond(ctx, s, msg, srv, name, resp, env)
 }
 
 // call sends msg (with params) on the session's leg to srv and waits for the response.
@@ -200,8 +215,8 @@ func (g *Gateway) call(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 }
 
 // respond runs the pipeline on an upstream response and gives it the client's id.
-func (g *Gateway) respond(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message) ([]byte, error) {
-	m, err := g.respondMsg(ctx, s, req, srv, name, resp)
+func (g *Gateway) respond(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message, reqEnv *Envelope) ([]byte, error) {
+	m, err := g.respondMsg(ctx, s, req, srv, name, resp, reqEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -211,8 +226,11 @@ func (g *Gateway) respond(ctx context.Context, s *Session, req *jsonrpc.Message,
 
 // respondMsg runs the pipeline on an upstream response and returns the message as it now
 // stands (still with the upstream's id).
-func (g *Gateway) respondMsg(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message) (*jsonrpc.Message, error) {
-	env := &Envelope{Dir: ServerToClient, Session: s, Msg: resp, Method: req.Method, Server: srv.name, Name: name}
+func (g *Gateway) respondMsg(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message, reqEnv *Envelope) (*jsonrpc.Message, error) {
+	env := &Envelope{Dir: ServerToClient, Session: s, Msg: resp, Method: req.Method, Server: srv.name, Name: name, Req: reqEnv}
+	if reqEnv != nil {
+		env.Kind = reqEnv.Kind
+	}
 	if err := g.pipe.Run(ctx, env); err != nil {
 		return nil, err
 	}

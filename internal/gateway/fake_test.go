@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/internal/config"
+	"gatehouse/internal/policy"
 	"strconv"
 	"strings"
 	"sync"
@@ -495,7 +497,7 @@ type gwOpt func(*Options)
 
 func newGateway(t *testing.T, specs []UpstreamSpec, opts ...gwOpt) *Gateway {
 	t.Helper()
-	o := Options{Name: "gh-test", Version: "0", Separator: "__", Upstreams: specs}
+	o := Options{Name: "gh-test", Version: "0", Separator: "__", Upstreams: specs, Policy: allowAllPolicy(t)}
 	for _, fn := range opts {
 		fn(&o)
 	}
@@ -560,7 +562,7 @@ const clientInitParams = `{"protocolVersion":"2025-11-25","capabilities":{"sampl
 // initSession opens and initializes a session with the given initialize params.
 func initSession(t *testing.T, g *Gateway, params string) *Session {
 	t.Helper()
-	s := g.NewSession("test")
+	s := g.NewSession("test", nil)
 	t.Cleanup(s.Close)
 	if params == "" {
 		params = clientInitParams
@@ -610,4 +612,15 @@ func names(t *testing.T, result []byte, key string) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// allowAllPolicy lets every caller use everything: these tests are about routing, not policy.
+func allowAllPolicy(t testing.TB) *policy.Policy {
+	t.Helper()
+	p, err := policy.Compile(&config.Policy{Rules: []config.Rule{{Name: "test-allow-all", Effect: config.EffectAllow,
+		Tools: []string{"*"}, Prompts: []string{"*"}, Resources: []string{"*"}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"sync/atomic"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/internal/identity"
+	"gatehouse/internal/policy"
 	"log/slog"
 	"slices"
 	"strings"
@@ -43,6 +47,8 @@ type Options struct {
 	Limits    Limits
 	Upstreams []UpstreamSpec
 	Logger    *slog.Logger
+	// Policy decides who may use what; nil denies everything (no policy configured).
+	Policy *policy.Policy
 	// ParkTTL bounds how long a call parked for a stateless client's input_required round
 	// waits for the client's retry; 0 means 5 minutes.
 	ParkTTL time.Duration
@@ -58,6 +64,7 @@ type Gateway struct {
 	byName        map[string]*server
 	plain         *server // the server whose names carry no prefix, if any
 	pipe          *Pipeline
+	pol           atomic.Pointer[policy.Policy]
 	cursorKey     []byte
 	parkTTL       time.Duration
 
@@ -116,6 +123,11 @@ func New(opts Options) (*Gateway, error) {
 		g.servers = append(g.servers, s)
 		g.byName[spec.Name] = s
 	}
+	pol := opts.Policy
+	if pol == nil {
+		pol, _ = policy.Compile(nil, nil)
+	}
+	g.pol.Store(pol)
 	g.pipe = newPipeline(g)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	return g, nil
@@ -167,10 +179,19 @@ func (g *Gateway) SessionCount() int {
 }
 
 // NewSession opens a client-facing session. remote names the client (its address).
-func (g *Gateway) NewSession(remote string) *Session { return g.newSession(remote, true) }
+// id is who opened it; every request on the session is theirs.
+func (g *Gateway) NewSession(remote string, id *identity.Identity) *Session {
+	return g.newSession(remote, id, true)
+}
+
+// SetPolicy replaces the policy (a reload); requests already decided keep their decision.
+func (g *Gateway) SetPolicy(p *policy.Policy) { g.pol.Store(p) }
+
+// Policy returns the policy in force.
+func (g *Gateway) Policy() *policy.Policy { return g.pol.Load() }
 
 // newSession builds a session; register makes it reachable by broadcasts (list changes).
-func (g *Gateway) newSession(remote string, register bool) *Session {
+func (g *Gateway) newSession(remote string, id *identity.Identity, register bool) *Session {
 	idb := make([]byte, 16)
 	rand.Read(idb) // crypto/rand: session ids must not be guessable
 	ctx, cancel := context.WithCancel(g.ctx)
@@ -178,6 +199,7 @@ func (g *Gateway) newSession(remote string, register bool) *Session {
 		g:           g,
 		id:          hex.EncodeToString(idb),
 		remote:      remote,
+		identity:    id,
 		ctx:         ctx,
 		cancel:      cancel,
 		legs:        make(map[*server]*leg),
@@ -216,11 +238,12 @@ func (g *Gateway) sessionsOf(l *leg) []*Session {
 	if l.owner != nil {
 		return []*Session{l.owner}
 	}
+	pol := g.Policy()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := make([]*Session, 0, len(g.sessions))
 	for s := range g.sessions {
-		if s.Initialized() && (!l.forStateless || s.listen != nil) {
+		if s.Initialized() && (!l.forStateless || s.listen != nil) && pol.ServerVisible(s.identity, l.srv.name) {
 			out = append(out, s)
 		}
 	}

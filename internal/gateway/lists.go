@@ -113,6 +113,9 @@ func (g *Gateway) list(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 		if caps, known := srv.knownCaps(); known && !kind.has(caps) {
 			continue
 		}
+		if !g.Policy().ServerVisible(s.identity, srv.name) {
+			continue // another tenant's server: not even asked
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -182,7 +185,7 @@ func (g *Gateway) page(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 		pr.err = err
 		return pr
 	}
-	out, err := g.respondMsg(ctx, s, msg, srv, "", resp)
+	out, err := g.respondMsg(ctx, s, msg, srv, "", resp, nil)
 	if err != nil {
 		pr.err = err
 		return pr
@@ -195,7 +198,11 @@ func (g *Gateway) page(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 	items, _ := jsonrpc.Member(out.Result, kind.key)
 	var templates []*uritemplate.Template
 	var uris []string
+	pol := g.Policy()
 	err = jsonrpc.EachElement(items, func(it []byte) bool {
+		if !g.listable(pol, s, srv, kind, it) {
+			return true // the identity may not use it, so it does not see it
+		}
 		switch kind.key {
 		case "resources":
 			if u, ok := jsonrpc.StringMember(it, "uri"); ok {

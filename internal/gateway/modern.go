@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/internal/identity"
 	"net/http"
 	"slices"
 	"strings"
@@ -116,7 +117,7 @@ type listenFilter struct {
 // are request headers that travel upstream unchanged (Mcp-Param-*). ctx is the request's own:
 // in this revision a closed stream is the cancellation.
 func (g *Gateway) HandleModern(ctx context.Context, remote string, msg *jsonrpc.Message, st Stream, fwd http.Header) []byte {
-	s, err := g.modernSession(remote, msg, fwd)
+	s, err := g.modernSession(ctx, remote, msg, fwd)
 	if err != nil {
 		return errorResponse(msg.ID, err)
 	}
@@ -143,7 +144,7 @@ func (g *Gateway) HandleModern(ctx context.Context, remote string, msg *jsonrpc.
 }
 
 // modernSession builds the one-request session of a stateless request from its _meta.
-func (g *Gateway) modernSession(remote string, msg *jsonrpc.Message, fwd http.Header) (*Session, error) {
+func (g *Gateway) modernSession(ctx context.Context, remote string, msg *jsonrpc.Message, fwd http.Header) (*Session, error) {
 	meta, ok := jsonrpc.Member(msg.Params, "_meta")
 	if !ok {
 		return nil, errorf(jsonrpc.CodeInvalidParams, "params._meta with %s and %s is required in protocol version %s", metaVersion, metaCapabilities, ModernVersion)
@@ -160,7 +161,7 @@ func (g *Gateway) modernSession(remote string, msg *jsonrpc.Message, fwd http.He
 	if !ok || len(caps) == 0 || caps[0] != '{' {
 		return nil, errorf(jsonrpc.CodeInvalidParams, "params._meta.%s is required (an object; {} for none)", metaCapabilities)
 	}
-	s := g.newSession(remote, false)
+	s := g.newSession(remote, identity.FromContext(ctx), false)
 	s.modern = true
 	s.initialized = true
 	s.client.ProtocolVersion = v

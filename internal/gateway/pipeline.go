@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"gatehouse/internal/jsonrpc"
+	"gatehouse/internal/policy"
 )
 
 // Direction says which way a message travels.
@@ -37,6 +38,15 @@ type Envelope struct {
 	Server string
 	// Name is the upstream's own name of the tool or prompt, or the resource URI.
 	Name string
+	// Kind is what a routed client request targets (tool, prompt, resource); "" otherwise.
+	Kind policy.Kind
+	// Params are a routed client request's params as they go upstream (names without the
+	// namespace); a stage that changes them sets Params.
+	Params []byte
+	// Decision is the policy's decision on a routed client request.
+	Decision *policy.Decision
+	// Req is, on an upstream's response, the envelope of the request it answers.
+	Req *Envelope
 	// Out, when a stage sets it, replaces the message bytes from then on.
 	Out []byte
 }
@@ -73,7 +83,10 @@ func newPipeline(g *Gateway) *Pipeline {
 		logger: g.logger,
 		stages: []Stage{
 			{Name: "size-limit", Run: g.checkSize},
-			// identity, policy, inspection and audit stages go here, in this order.
+			// Identity is established by the transport before a session exists, and every
+			// envelope carries it through its session.
+			{Name: "policy", Run: g.checkPolicy},
+			// inspection and audit stages go here, in this order.
 		},
 	}
 }

@@ -33,7 +33,7 @@ func TestInitializeResult(t *testing.T) {
 		}
 		return true
 	})
-	s := g.NewSession("test")
+	s := g.NewSession("test", nil)
 	defer s.Close()
 	if s.Initialized() {
 		t.Fatal("initialized before initialize")
@@ -65,7 +65,7 @@ func TestInitializeResult(t *testing.T) {
 		t.Fatalf("second initialize: code %d", code)
 	}
 	// An unknown version is answered with the gateway's newest.
-	s2 := g.NewSession("test")
+	s2 := g.NewSession("test", nil)
 	defer s2.Close()
 	r = request(t, s2, nil, "1", "initialize", `{"protocolVersion":"1999-01-01","capabilities":{},"clientInfo":{"name":"x","version":"1"}}`)
 	mustOK(t, r)
@@ -73,7 +73,7 @@ func TestInitializeResult(t *testing.T) {
 		t.Fatalf("version %q", v)
 	}
 	// initialize without params is invalid.
-	s3 := g.NewSession("test")
+	s3 := g.NewSession("test", nil)
 	defer s3.Close()
 	if code, _ := errCode(t, request(t, s3, nil, "1", "initialize", "")); code != jsonrpc.CodeInvalidParams {
 		t.Fatalf("initialize without params: code %d", code)
@@ -90,7 +90,7 @@ func TestInitializeWaitsForSharedUpstreams(t *testing.T) {
 	a.caps = `{"tools":{},"prompts":{},"resources":{}}`
 	a.dialGate = make(chan struct{})
 	g := newGateway(t, []UpstreamSpec{shared(a)})
-	s := g.NewSession("test")
+	s := g.NewSession("test", nil)
 	defer s.Close()
 	release := time.AfterFunc(100*time.Millisecond, func() { close(a.dialGate) })
 	defer release.Stop()
@@ -674,7 +674,7 @@ func TestNotificationsFanOut(t *testing.T) {
 	st1, st2 := newRecStream(), newRecStream()
 	s1.SetStandalone(st1)
 	s2.SetStandalone(st2)
-	uninit := g.NewSession("x")
+	uninit := g.NewSession("x", nil)
 	defer uninit.Close()
 	st3 := newRecStream()
 	uninit.SetStandalone(st3)

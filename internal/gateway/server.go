@@ -39,6 +39,9 @@ type server struct {
 	modernOnly bool       // refuses sessions; reached with the stateless revision only
 	slLeg      *leg       // session-based leg for stateless clients of a per-session server
 	slMu       sync.Mutex // serialises dialling slLeg
+
+	annMu sync.Mutex
+	ann   map[string]map[string]any // tool → annotations, from the last tools/list
 }
 
 type modernState uint8

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/internal/identity"
+	"gatehouse/internal/policy"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -40,9 +42,11 @@ type Session struct {
 	g      *Gateway
 	id     string
 	remote string
-	logger *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
+	// identity opened the session; it is fixed for the session's life.
+	identity *identity.Identity
+	logger   *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelFunc
 
 	nextOutID atomic.Int64
 
@@ -61,6 +65,7 @@ type Session struct {
 	closed      bool
 	cursorKey   []byte
 	cancelFuncs map[string]*inflight // client request id → its cancellation
+	history     policy.History       // what the session called, for policy conditions
 
 	// The stateless revision: a session lives for one request (or one listen stream).
 	modern bool
@@ -87,6 +92,9 @@ type outCall struct {
 
 // ID returns the session id (the Mcp-Session-Id of HTTP sessions).
 func (s *Session) ID() string { return s.id }
+
+// Identity returns who opened the session.
+func (s *Session) Identity() *identity.Identity { return s.identity }
 
 // Initialized reports whether the session completed initialize.
 func (s *Session) Initialized() bool {
@@ -285,7 +293,11 @@ func (s *Session) clientNotification(ctx context.Context, msg *jsonrpc.Message) 
 // allLegs returns the legs the session currently uses (connected ones only).
 func (s *Session) allLegs(ctx context.Context) []*leg {
 	var out []*leg
+	pol := s.g.Policy()
 	for _, srv := range s.g.servers {
+		if !pol.ServerVisible(s.identity, srv.name) {
+			continue // another tenant's server
+		}
 		if srv.shared {
 			srv.mu.Lock()
 			l := srv.leg

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gatehouse/internal/config"
+	"gatehouse/internal/policy"
 	"sync"
 	"testing"
 	"time"
@@ -138,6 +140,7 @@ func newTestGateway(t *testing.T) (*gateway.Gateway, *fakeUpstream) {
 	t.Helper()
 	f := newFakeUpstream("f")
 	g, err := gateway.New(gateway.Options{
+		Policy:    allowAllPolicy(t),
 		Separator: "__",
 		Upstreams: []gateway.UpstreamSpec{{Name: "f", Dialer: f, Shared: true}},
 	})
@@ -168,4 +171,15 @@ func newTestGateway(t *testing.T) (*gateway.Gateway, *fakeUpstream) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	return g, f
+}
+
+// allowAllPolicy lets every caller use everything: these tests are about routing, not policy.
+func allowAllPolicy(t testing.TB) *policy.Policy {
+	t.Helper()
+	p, err := policy.Compile(&config.Policy{Rules: []config.Rule{{Name: "test-allow-all", Effect: config.EffectAllow,
+		Tools: []string{"*"}, Prompts: []string{"*"}, Resources: []string{"*"}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

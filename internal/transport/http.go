@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"gatehouse/internal/gateway"
+	"gatehouse/internal/identity"
 	"gatehouse/internal/jsonrpc"
 	"gatehouse/internal/sse"
 )
@@ -34,6 +35,10 @@ type HTTPOptions struct {
 	EventBuffer          int           // events kept per stream for resumption
 	KeepAlive            time.Duration // comment lines on idle SSE streams; 0 means 25s
 	Logger               *slog.Logger
+	// Auth establishes each request's identity; nil means none (every caller anonymous).
+	Auth *identity.Authenticator
+	// ResourceMetadataURL is the RFC 9728 metadata URL named in 401 challenges.
+	ResourceMetadataURL string
 }
 
 // HTTPHandler serves the MCP Streamable HTTP transport (session-based revisions 2025-03-26,
@@ -55,6 +60,7 @@ type HTTPHandler struct {
 type httpSession struct {
 	sess       *gateway.Session
 	client     string
+	principal  string       // identity.Key of who opened it: only they may use it
 	lastActive atomic.Int64 // unix nanoseconds
 	active     atomic.Int32 // requests and streams open now
 	nextStream atomic.Uint64
@@ -164,9 +170,16 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.RawQuery != "" && hasQueryToken(r) {
-		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "tokens in the query string are refused")
+		h.logger.Warn("request refused", "reason", "access token in the query string", "remote", r.RemoteAddr)
+		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "tokens in the query string are refused: send them in the Authorization header")
 		return
 	}
+	id, aerr := h.opts.Auth.Authenticate(r.Context(), r)
+	if aerr != nil {
+		h.refuseAuth(w, r, aerr)
+		return
+	}
+	r = r.WithContext(identity.NewContext(r.Context(), id))
 	switch r.Method {
 	case http.MethodPost:
 		h.post(w, r)
@@ -304,6 +317,20 @@ func clientKey(r *http.Request) string {
 	return host
 }
 
+// refuseAuth answers a failed authentication: 401 (or 403 for a missing scope) with an RFC
+// 6750 challenge that names the protected-resource metadata.
+func (h *HTTPHandler) refuseAuth(w http.ResponseWriter, r *http.Request, e *identity.AuthError) {
+	if e.Code != "" {
+		// No credentials at all is the normal first step of an OAuth client; a bad one is
+		// worth a warning.
+		h.logger.Warn("authentication refused", "status", e.Status, "error", e.Code, "reason", e.Error(), "remote", r.RemoteAddr)
+	}
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		w.Header().Set("WWW-Authenticate", e.Challenge(h.opts.ResourceMetadataURL))
+	}
+	httpError(w, e.Status, nil, jsonrpc.CodeInvalidRequest, e.Description)
+}
+
 func (h *HTTPHandler) lookup(w http.ResponseWriter, r *http.Request) *httpSession {
 	id := r.Header.Get("Mcp-Session-Id")
 	if id == "" {
@@ -315,6 +342,13 @@ func (h *HTTPHandler) lookup(w http.ResponseWriter, r *http.Request) *httpSessio
 	h.mu.Unlock()
 	if hs == nil {
 		httpError(w, http.StatusNotFound, nil, jsonrpc.CodeInvalidRequest, "session not found (expired or terminated): initialize a new one")
+		return nil
+	}
+	if id := identity.FromContext(r.Context()); id.Key() != hs.principal {
+		// A session id is not a credential: whoever presents it must be who opened it.
+		h.logger.Warn("session presented by another identity: refused", "session", hs.sess.ID(),
+			"owner", hs.sess.Identity().String(), "presented_by", id.String(), "remote", r.RemoteAddr)
+		httpError(w, http.StatusForbidden, nil, jsonrpc.CodeInvalidRequest, "this session belongs to another identity")
 		return nil
 	}
 	// The header must name a version the gateway speaks. Clients are not held to the exact
@@ -508,8 +542,9 @@ func (h *HTTPHandler) initialize(w http.ResponseWriter, r *http.Request, msg *js
 	h.perClient[client]++ // reserved now, so that concurrent initializes cannot overshoot
 	h.mu.Unlock()
 
-	sess := h.g.NewSession(client)
-	hs := &httpSession{sess: sess, client: client, streams: make(map[string]*eventStream)}
+	id := identity.FromContext(r.Context())
+	sess := h.g.NewSession(client, id)
+	hs := &httpSession{sess: sess, client: client, principal: id.Key(), streams: make(map[string]*eventStream)}
 	hs.standalone = newEventStream("0", h.opts.EventBuffer)
 	hs.lastActive.Store(time.Now().UnixNano())
 	sess.SetStandalone(hs.standalone)

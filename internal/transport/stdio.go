@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gatehouse/internal/identity"
 	"io"
 	"log/slog"
 	"sync"
@@ -18,6 +19,8 @@ import (
 type StdioOptions struct {
 	MaxMessage int // longest line accepted; 0 means 4 MiB
 	Logger     *slog.Logger
+	// Identity is the client: the local user, or the one configured (identity.stdio).
+	Identity *identity.Identity
 }
 
 // lineWriter serialises whole messages onto one writer (stdout).
@@ -56,7 +59,7 @@ func ServeStdio(ctx context.Context, g *gateway.Gateway, r io.Reader, w io.Write
 		max = 4 << 20
 	}
 	out := &lineWriter{w: bufio.NewWriterSize(w, 64<<10)}
-	sess := g.NewSession("stdio")
+	sess := g.NewSession("stdio", opts.Identity)
 	defer sess.Close()
 	sess.SetStandalone(out)
 

@@ -1,0 +1,139 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gatehouse/internal/config"
+	"gatehouse/internal/identity"
+	"gatehouse/internal/policy"
+)
+
+// LoadConfig loads and validates a configuration, policy conditions included: every
+// problem is reported at once, with file, line and field.
+func LoadConfig(path string) (*config.Config, error) {
+	checker, err := policy.NewChecker()
+	if err != nil {
+		return nil, err
+	}
+	return config.LoadWith(path, config.Checks{Expr: checker.Check})
+}
+
+// ParseConfig is LoadConfig for bytes already read.
+func ParseConfig(data []byte, file string) (*config.Config, error) {
+	checker, err := policy.NewChecker()
+	if err != nil {
+		return nil, err
+	}
+	return config.ParseWith(data, file, config.Checks{Expr: checker.Check})
+}
+
+// CompilePolicy builds the policy of cfg.
+func CompilePolicy(cfg *config.Config) (*policy.Policy, error) {
+	tenants := make(map[string]string, len(cfg.Upstreams))
+	for _, u := range cfg.Upstreams {
+		tenants[u.Name] = u.Tenant
+	}
+	return policy.Compile(cfg.Policy, tenants)
+}
+
+// KeyStore is the API key store in cfg's data directory.
+func KeyStore(cfg *config.Config) *identity.KeyStore {
+	return identity.NewKeyStore(filepath.Join(cfg.DataDir, "keys.json"))
+}
+
+// authenticator builds the HTTP authenticator of cfg (nil: authentication off).
+func authenticator(cfg *config.Config) (*identity.Authenticator, error) {
+	anon := specIdentity(cfg.Identity.Anonymous, identity.MethodAnonymous)
+	a := &identity.Authenticator{Anonymous: anon}
+	if cfg.Auth == nil {
+		return a, nil
+	}
+	a.RequiredScopes = cfg.Auth.RequiredScopes
+	if cfg.Auth.APIKeys {
+		a.Keys = KeyStore(cfg)
+	}
+	if j := cfg.Auth.JWT; j != nil {
+		v, err := identity.NewJWTVerifier(identity.JWTConfig{
+			Issuer: j.Issuer, Audiences: j.Audiences, JWKSURL: j.JWKSURL, Algorithms: j.Algorithms,
+			ClockSkew: j.ClockSkew.Std(), RoleMap: j.RoleMap,
+			Claims:     identity.Claims{Subject: j.Claims.Subject, Tenant: j.Claims.Tenant, Roles: j.Claims.Roles, Scopes: j.Claims.Scopes, ClientID: j.Claims.ClientID},
+			HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.JWT = v
+	}
+	return a, nil
+}
+
+func specIdentity(s config.IdentitySpec, m identity.Method) *identity.Identity {
+	return &identity.Identity{Method: m, Subject: s.Subject, Tenant: s.Tenant, Roles: s.Roles, Scopes: s.Scopes}
+}
+
+// StdioIdentity is who the client of `gatehouse stdio` is: identity.stdio, with the local OS
+// user as the default subject.
+func StdioIdentity(cfg *config.Config) *identity.Identity {
+	id := specIdentity(cfg.Identity.Stdio, identity.MethodLocal)
+	if id.Subject == "" {
+		if u, err := user.Current(); err == nil {
+			id.Subject = u.Username
+		} else {
+			id.Subject = "local"
+		}
+	}
+	return id
+}
+
+// metadataURL is where the RFC 9728 metadata of resource lives (the path-suffixed form).
+func metadataURL(resource string) string {
+	u, err := url.Parse(resource)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + identity.MetadataPaths(u.Path)[0]
+}
+
+// metadataHandler serves the protected-resource metadata.
+func metadataHandler(a *config.Auth) http.HandlerFunc {
+	doc, _ := json.Marshal(identity.ProtectedResourceMetadata(a.Resource, a.AuthorizationServers, a.RequiredScopes))
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=300")
+		w.Write(doc)
+	}
+}
+
+// describeAuth is a log line of what authentication is on.
+func describeAuth(cfg *config.Config) string {
+	if cfg.Auth == nil {
+		return fmt.Sprintf("off: every HTTP caller is %q with roles %v", cfg.Identity.Anonymous.Subject, cfg.Identity.Anonymous.Roles)
+	}
+	var parts []string
+	if cfg.Auth.JWT != nil {
+		parts = append(parts, "jwt from "+cfg.Auth.JWT.Issuer)
+	}
+	if cfg.Auth.APIKeys {
+		parts = append(parts, "api keys")
+	}
+	return strings.Join(parts, ", ") + " for " + cfg.Auth.Resource
+}
+
+func (a *App) metadataURL() string {
+	if a.cfg.Auth == nil {
+		return ""
+	}
+	return metadataURL(a.cfg.Auth.Resource)
+}
