@@ -23,6 +23,8 @@ Usage:
   gatehouse serve    --config FILE   run the gateway as an HTTP service (Streamable HTTP)
   gatehouse stdio    --config FILE   run the gateway as a stdio MCP server (for MCP client configs)
   gatehouse validate --config FILE   check a configuration; every problem is reported
+  gatehouse policy test FILE...      run policy test cases (identity + request -> expected decision)
+  gatehouse keys create|list|revoke  manage API keys (see gatehouse keys)
   gatehouse version                  print the version
 `
 
@@ -43,6 +45,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return stdio(rest, stdin, stdout, stderr)
 	case "validate":
 		return validate(rest, stdout, stderr)
+	case "policy":
+		return policyCmd(rest, stdout, stderr)
+	case "keys":
+		return keysCmd(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", app.Version)
 		return 0

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -52,7 +54,22 @@ type JWTVerifier struct {
 	cfg  JWTConfig
 	keys *keySet
 	algs map[string]jwa.SignatureAlgorithm
+
+	// Verified tokens are remembered until they expire (at most cacheTTL), so that a client
+	// sending the same token on every request pays for one signature check, not one each.
+	mu    sync.Mutex
+	cache map[[32]byte]cached
 }
+
+type cached struct {
+	id    *Identity
+	until time.Time
+}
+
+const (
+	cacheTTL = 5 * time.Minute
+	cacheMax = 10000
+)
 
 // NewJWTVerifier checks cfg and returns a verifier. Keys are fetched on first use.
 func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
@@ -103,7 +120,46 @@ func LooksLikeJWT(tok string) bool { return strings.Count(tok, ".") == 2 }
 // Verify checks the token's signature, algorithm, issuer, audience, expiry and not-before
 // and returns the identity it carries. Every failure wraps ErrInvalidToken.
 func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Identity, error) {
-	fail := func(err error) (*Identity, error) { return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err) }
+	key := sha256.Sum256([]byte(token))
+	now := v.cfg.Now()
+	v.mu.Lock()
+	c, ok := v.cache[key]
+	v.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.id, nil
+	}
+	id, exp, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	until := exp.Add(v.cfg.ClockSkew)
+	if m := now.Add(cacheTTL); m.Before(until) {
+		until = m
+	}
+	v.mu.Lock()
+	if v.cache == nil {
+		v.cache = make(map[[32]byte]cached)
+	}
+	if len(v.cache) >= cacheMax {
+		for k, e := range v.cache { // expired ones first, then any (map order is random)
+			if len(v.cache) < cacheMax*9/10 {
+				break
+			}
+			if !now.Before(e.until) || len(v.cache) >= cacheMax {
+				delete(v.cache, k)
+			}
+		}
+	}
+	v.cache[key] = cached{id: id, until: until}
+	v.mu.Unlock()
+	return id, nil
+}
+
+func (v *JWTVerifier) verify(ctx context.Context, token string) (*Identity, time.Time, error) {
+	var exp time.Time
+	fail := func(err error) (*Identity, time.Time, error) {
+		return nil, exp, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
 	kp := jws.KeyProviderFunc(func(ctx context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
 		h := sig.ProtectedHeaders()
 		alg, ok := h.Algorithm()
@@ -146,9 +202,11 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Identity, erro
 			return fmt.Errorf("audience %q is not this resource (%s)", aud, strings.Join(v.cfg.Audiences, ", "))
 		})),
 	}
-	if _, err := jwt.Parse([]byte(token), opts...); err != nil {
+	tok, err := jwt.Parse([]byte(token), opts...)
+	if err != nil {
 		return fail(err)
 	}
+	exp, _ = tok.Expiration()
 	// Verified: read the claims from the payload as JSON, for the mapping.
 	parts := strings.Split(token, ".")
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
@@ -179,7 +237,7 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Identity, erro
 	} else if id.ClientID = claimString(claims, "azp"); id.ClientID == "" {
 		id.ClientID = claimString(claims, "client_id")
 	}
-	return id, nil
+	return id, exp, nil
 }
 
 func (v *JWTVerifier) mapRoles(vals []string) []string {

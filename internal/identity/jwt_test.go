@@ -183,3 +183,26 @@ func mustOtherKey(t *testing.T) *rsa.PrivateKey {
 	}
 	return k
 }
+
+func TestJWTCacheEndsAtExpiry(t *testing.T) {
+	is, err := oidctest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer is.Close()
+	clock := time.Now()
+	v := newVerifier(t, is, func(c *JWTConfig) { c.Now = func() time.Time { return clock } })
+	tok := is.Token(oidctest.Claims{"sub": "a", "aud": testAudience, "iat": clock.Unix(), "exp": clock.Add(2 * time.Minute).Unix()})
+	for range 3 {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(v.cache) != 1 {
+		t.Fatalf("cache holds %d tokens", len(v.cache))
+	}
+	clock = clock.Add(2*time.Minute + 31*time.Second) // past exp and the 30s skew
+	if _, err := v.Verify(context.Background(), tok); err == nil {
+		t.Fatal("a cached token was accepted after it expired")
+	}
+}
