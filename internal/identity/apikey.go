@@ -74,6 +74,12 @@ func (s *KeyStore) Authenticate(presented string) (*Identity, error) {
 	s.mu.Lock()
 	err := s.reloadLocked(false)
 	k := s.keys[id]
+	if k == nil && err == nil {
+		// Maybe created a moment ago: look at the file now (a stat; it is read only if it
+		// changed), so that a new key works at once.
+		err = s.statLocked()
+		k = s.keys[id]
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("%w: key store unreadable: %w", ErrBadAPIKey, err)
@@ -107,6 +113,14 @@ func (s *KeyStore) reloadLocked(force bool) error {
 		return nil
 	}
 	s.checked = now
+	if force {
+		s.keys = nil
+	}
+	return s.statLocked()
+}
+
+// statLocked reads the file if its size or modification time changed.
+func (s *KeyStore) statLocked() error {
 	fi, err := os.Stat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		s.keys = map[string]*APIKey{}
@@ -115,7 +129,7 @@ func (s *KeyStore) reloadLocked(force bool) error {
 	if err != nil {
 		return err
 	}
-	if !force && s.keys != nil && fi.ModTime().Equal(s.modTime) && fi.Size() == s.size {
+	if s.keys != nil && fi.ModTime().Equal(s.modTime) && fi.Size() == s.size {
 		return nil
 	}
 	b, err := os.ReadFile(s.path)
