@@ -146,6 +146,12 @@ type Gatehouse struct {
 // own.
 func StartGatehouse(t testing.TB, yaml string, env ...string) *Gatehouse {
 	t.Helper()
+	return StartGatehouseArgs(t, yaml, nil, env...)
+}
+
+// StartGatehouseArgs is StartGatehouse with extra arguments to `gatehouse serve`.
+func StartGatehouseArgs(t testing.TB, yaml string, args []string, env ...string) *Gatehouse {
+	t.Helper()
 	yaml = withOpenPolicy(yaml)
 	port := FreePort(t)
 	if strings.Contains(yaml, "{{PORT}}") {
@@ -157,7 +163,7 @@ func StartGatehouse(t testing.TB, yaml string, env ...string) *Gatehouse {
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatalf("e2e: %v", err)
 	}
-	cmd, logs, exited := startGatehouseProcess(t, path, env...)
+	cmd, logs, exited := startGatehouseProcessArgs(t, path, args, env...)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -186,8 +192,13 @@ func StartGatehouse(t testing.TB, yaml string, env ...string) *Gatehouse {
 // printed when the test failed.
 func startGatehouseProcess(t testing.TB, path string, env ...string) (*exec.Cmd, *lockedBuffer, <-chan struct{}) {
 	t.Helper()
+	return startGatehouseProcessArgs(t, path, nil, env...)
+}
+
+func startGatehouseProcessArgs(t testing.TB, path string, args []string, env ...string) (*exec.Cmd, *lockedBuffer, <-chan struct{}) {
+	t.Helper()
 	bin := GatehouseBin(t)
-	cmd := exec.Command(bin, "serve", "--config", path)
+	cmd := exec.Command(bin, append([]string{"serve", "--config", path}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -11,7 +11,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
@@ -22,6 +24,7 @@ const usage = `gatehouse: a security gateway for the Model Context Protocol
 Usage:
   gatehouse serve    --config FILE   run the gateway as an HTTP service (Streamable HTTP)
   gatehouse stdio    --config FILE   run the gateway as a stdio MCP server (for MCP client configs)
+                     [--watch-config 2s]  reload when the file changes (0: only on SIGHUP)
   gatehouse validate --config FILE   check a configuration; every problem is reported
   gatehouse policy test FILE...      run policy test cases (identity + request -> expected decision)
   gatehouse keys create|list|revoke  manage API keys (see gatehouse keys)
@@ -62,22 +65,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // load parses the common flags and the configuration.
 func load(name string, args []string, stderr io.Writer) (*config.Config, int) {
+	cfg, _, code := loadWatch(name, args, stderr, false)
+	return cfg, code
+}
+
+// loadWatch is load for the commands that serve: they also take --watch-config.
+func loadWatch(name string, args []string, stderr io.Writer, serving bool) (*config.Config, time.Duration, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (YAML)")
+	watch := time.Duration(0)
+	if serving {
+		fs.DurationVar(&watch, "watch-config", 2*time.Second, "how often to check the configuration file for changes (0: only on SIGHUP)")
+	}
 	if err := fs.Parse(args); err != nil {
-		return nil, 2
+		return nil, 0, 2
 	}
 	if *path == "" {
 		fmt.Fprintf(stderr, "gatehouse %s: --config FILE is required\n", name)
-		return nil, 2
+		return nil, 0, 2
 	}
 	cfg, err := app.LoadConfig(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
-		return nil, 1
+		return nil, 0, 1
 	}
-	return cfg, 0
+	return cfg, watch, 0
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -100,7 +113,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 // start loads the configuration, builds the gateway and connects its upstreams. The caller
 // must call stop when done.
 func start(name string, args []string, stderr io.Writer) (a *app.App, cfg *config.Config, logger *slog.Logger, ctx context.Context, stop func(), code int) {
-	cfg, code = load(name, args, stderr)
+	cfg, watch, code := loadWatch(name, args, stderr, true)
 	if cfg == nil {
 		return nil, nil, nil, nil, nil, code
 	}
@@ -113,7 +126,28 @@ func start(name string, args []string, stderr io.Writer) (a *app.App, cfg *confi
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	a.Start()
-	return a, cfg, logger, ctx, func() { cancel(); a.Close() }, 0
+	// Reloads: on SIGHUP, and when the file changes.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				logger.Info("SIGHUP: reloading the configuration")
+				a.Reload()
+			}
+		}
+	}()
+	if watch > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.WatchConfig(ctx, watch) }()
+	}
+	return a, cfg, logger, ctx, func() { cancel(); signal.Stop(hup); wg.Wait(); a.Close() }, 0
 }
 
 func serve(args []string, stderr io.Writer) int {

@@ -14,10 +14,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/internal/config"
@@ -35,7 +35,12 @@ type App struct {
 	cfg    *config.Config
 	logger *slog.Logger
 	gw     *gateway.Gateway
-	auth   *identity.Authenticator
+	auth   atomic.Pointer[identity.Authenticator]
+	stdio  atomic.Pointer[identity.Identity]
+	authC  atomic.Pointer[config.Auth] // the auth section in force (nil: none)
+
+	reloadMu sync.Mutex // one reload at a time
+	digest   string     // of the configuration in force
 }
 
 // New builds the gateway from cfg. Upstreams are not contacted until Start.
@@ -94,7 +99,11 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, logger: logger, gw: gw, auth: auth}, nil
+	a := &App{cfg: cfg, logger: logger, gw: gw, digest: cfg.Digest()}
+	a.auth.Store(auth)
+	a.stdio.Store(StdioIdentity(cfg))
+	a.authC.Store(cfg.Auth)
+	return a, nil
 }
 
 // Gateway returns the gateway (for tests and embedding).
@@ -276,19 +285,16 @@ func (a *App) ServeHTTP(ctx context.Context, ready func(addr net.Addr)) error {
 		WriteTimeout:         lim.WriteTimeout.Std(),
 		EventBuffer:          lim.EventBuffer,
 		Logger:               a.logger,
-		Auth:                 a.auth,
-		ResourceMetadataURL:  a.metadataURL(),
+		Auth:                 a.auth.Load,
+		ResourceMetadataURL:  a.metadataURL,
 	})
 	defer mcp.Close()
 	mux := http.NewServeMux()
 	mux.Handle(l.Path, mcp)
 	mux.HandleFunc(l.HealthPath, a.health)
-	if au := a.cfg.Auth; au != nil {
-		u, _ := url.Parse(au.Resource)
-		for _, p := range identity.MetadataPaths(u.Path) {
-			mux.Handle(p, metadataHandler(au))
-		}
-	}
+	// The metadata follows the auth section in force, which a reload may change.
+	mux.HandleFunc(identity.MetadataPaths("")[0], a.metadata)
+	mux.HandleFunc(identity.MetadataPaths("")[0]+"/", a.metadata)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout.Std(),
@@ -345,6 +351,6 @@ func (a *App) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error
 	return transport.ServeStdio(ctx, a.gw, in, out, transport.StdioOptions{
 		MaxMessage: int(a.cfg.Limits.MaxMessageBytes.Int64()),
 		Logger:     a.logger,
-		Identity:   StdioIdentity(a.cfg),
+		Identity:   a.stdio.Load(),
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,19 +102,28 @@ func metadataURL(resource string) string {
 	return u.Scheme + "://" + u.Host + identity.MetadataPaths(u.Path)[0]
 }
 
-// metadataHandler serves the protected-resource metadata.
-func metadataHandler(a *config.Auth) http.HandlerFunc {
-	doc, _ := json.Marshal(identity.ProtectedResourceMetadata(a.Resource, a.AuthorizationServers, a.RequiredScopes))
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "max-age=300")
-		w.Write(doc)
+// metadata serves the RFC 9728 protected-resource metadata of the auth section in force, at
+// the path-suffixed and the bare well-known path.
+func (a *App) metadata(w http.ResponseWriter, r *http.Request) {
+	au := a.authC.Load()
+	if au == nil {
+		http.NotFound(w, r)
+		return
 	}
+	u, err := url.Parse(au.Resource)
+	if err != nil || !slices.Contains(identity.MetadataPaths(u.Path), r.URL.Path) {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	doc, _ := json.Marshal(identity.ProtectedResourceMetadata(au.Resource, au.AuthorizationServers, au.RequiredScopes))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=300")
+	w.Write(doc)
 }
 
 // describeAuth is a log line of what authentication is on.
@@ -132,8 +142,9 @@ func describeAuth(cfg *config.Config) string {
 }
 
 func (a *App) metadataURL() string {
-	if a.cfg.Auth == nil {
+	au := a.authC.Load()
+	if au == nil {
 		return ""
 	}
-	return metadataURL(a.cfg.Auth.Resource)
+	return metadataURL(au.Resource)
 }

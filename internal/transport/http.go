@@ -35,10 +35,11 @@ type HTTPOptions struct {
 	EventBuffer          int           // events kept per stream for resumption
 	KeepAlive            time.Duration // comment lines on idle SSE streams; 0 means 25s
 	Logger               *slog.Logger
-	// Auth establishes each request's identity; nil means none (every caller anonymous).
-	Auth *identity.Authenticator
-	// ResourceMetadataURL is the RFC 9728 metadata URL named in 401 challenges.
-	ResourceMetadataURL string
+	// Auth returns the authenticator that establishes each request's identity (a func, so
+	// that a configuration reload can replace it); nil, or a nil result, means none.
+	Auth func() *identity.Authenticator
+	// ResourceMetadataURL returns the RFC 9728 metadata URL named in 401 challenges.
+	ResourceMetadataURL func() string
 }
 
 // HTTPHandler serves the MCP Streamable HTTP transport (session-based revisions 2025-03-26,
@@ -174,7 +175,11 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "tokens in the query string are refused: send them in the Authorization header")
 		return
 	}
-	id, aerr := h.opts.Auth.Authenticate(r.Context(), r)
+	var auth *identity.Authenticator
+	if h.opts.Auth != nil {
+		auth = h.opts.Auth()
+	}
+	id, aerr := auth.Authenticate(r.Context(), r)
 	if aerr != nil {
 		h.refuseAuth(w, r, aerr)
 		return
@@ -326,7 +331,11 @@ func (h *HTTPHandler) refuseAuth(w http.ResponseWriter, r *http.Request, e *iden
 		h.logger.Warn("authentication refused", "status", e.Status, "error", e.Code, "reason", e.Error(), "remote", r.RemoteAddr)
 	}
 	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-		w.Header().Set("WWW-Authenticate", e.Challenge(h.opts.ResourceMetadataURL))
+		meta := ""
+		if h.opts.ResourceMetadataURL != nil {
+			meta = h.opts.ResourceMetadataURL()
+		}
+		w.Header().Set("WWW-Authenticate", e.Challenge(meta))
 	}
 	httpError(w, e.Status, nil, jsonrpc.CodeInvalidRequest, e.Description)
 }
