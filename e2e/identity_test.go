@@ -420,3 +420,105 @@ func mustPrivate(t *testing.T) *rsa.PrivateKey {
 	}
 	return k
 }
+
+func jwtClaims(t *testing.T, authorization string) map[string]any {
+	t.Helper()
+	tok, ok := strings.CutPrefix(authorization, "Bearer ")
+	parts := strings.Split(tok, ".")
+	if !ok || len(parts) != 3 {
+		t.Fatalf("Authorization %q is not a bearer JWT", authorization)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	if l, ok := m["aud"].([]any); ok && len(l) == 1 {
+		m["aud"] = l[0]
+	}
+	return m
+}
+
+// TestUpstreamCredentials: each upstream gets the gateway's own credentials — an RFC 8693
+// token exchanged for the caller, or a client-credentials token of the gateway — from a
+// real token endpoint, and never the client's token.
+func TestUpstreamCredentials(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	is, err := oidctest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer is.Close()
+	is.AddClient("gatehouse", "gh-client-secret")
+	mail := startRecordingUpstream(t, "mail", "echo")
+	reports := startRecordingUpstream(t, "reports", "echo")
+	yaml := "listen: {address: 127.0.0.1:{{PORT}}}\nlog: {level: debug, format: text}\n" + `
+auth:
+  resource: http://127.0.0.1:{{PORT}}/mcp
+  api_keys: true
+  jwt: {issuer: ` + is.URL + `}
+identity:
+  anonymous: {roles: []}
+policy:
+  roles:
+    user:
+      - tools: ["*"]
+upstreams:
+` + UpstreamHTTPYAML("mail", mail.URL+"/mcp", `credentials:
+  type: token_exchange
+  token_url: `+is.URL+`/token
+  client_id: gatehouse
+  client_secret: {env: GH_CLIENT_SECRET}
+  audience: urn:mail
+`) + UpstreamHTTPYAML("reports", reports.URL+"/mcp", `credentials:
+  type: client_credentials
+  token_url: `+is.URL+`/token
+  client_id: gatehouse
+  client_secret: {env: GH_CLIENT_SECRET}
+  audience: urn:reports
+  scopes: [reports.read]
+`)
+	gh := StartGatehouse(t, yaml, "GH_CLIENT_SECRET=gh-client-secret")
+	alice := is.Token(oidctest.Claims{"sub": "alice", "aud": gh.URL, "roles": []string{"user"}})
+	cs := goClientWithToken(t, ctx, gh.URL, alice, "2025-11-25")
+	for _, tool := range []string{"mail__echo", "reports__echo"} {
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: map[string]any{"text": "hi"}}); err != nil {
+			t.Fatalf("%s: %v", tool, err)
+		}
+	}
+	for _, a := range mail.authorizations() {
+		c := jwtClaims(t, a)
+		act, _ := c["act"].(map[string]any)
+		if strings.Contains(a, alice) || c["sub"] != "alice" || c["aud"] != "urn:mail" || act["sub"] != "gatehouse" {
+			t.Fatalf("mail got a token with claims %v; want one exchanged for alice, for urn:mail, acted by gatehouse", c)
+		}
+	}
+	for _, a := range reports.authorizations() {
+		c := jwtClaims(t, a)
+		if c["sub"] != "gatehouse" || c["aud"] != "urn:reports" || c["scope"] != "reports.read" {
+			t.Fatalf("reports got a token with claims %v; want the gateway's own client-credentials token", c)
+		}
+	}
+	if is.Exchanges.Load() == 0 || is.ClientTokens.Load() == 0 {
+		t.Fatalf("token endpoint: %d exchanges, %d client-credentials grants", is.Exchanges.Load(), is.ClientTokens.Load())
+	}
+	if strings.Contains(gh.Logs.String(), "gh-client-secret") || strings.Contains(gh.Logs.String(), alice) {
+		t.Error("a secret or token appears in the gateway's log")
+	}
+
+	// An API key has no token to exchange: the call fails closed, saying why.
+	out, err := exec.Command(GatehouseBin(t), "keys", "create", "--config", gh.Config, "--subject", "svc", "--roles", "user").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := goClientWithToken(t, ctx, gh.URL, strings.TrimSpace(string(out)), "2025-11-25")
+	_, err = svc.CallTool(ctx, &mcp.CallToolParams{Name: "mail__echo", Arguments: map[string]any{"text": "hi"}})
+	if err == nil || !strings.Contains(err.Error(), "token exchange needs the caller's bearer token") {
+		t.Fatalf("API key through token exchange: %v", err)
+	}
+	if _, err := svc.CallTool(ctx, &mcp.CallToolParams{Name: "reports__echo", Arguments: map[string]any{"text": "hi"}}); err != nil {
+		t.Fatalf("API key to the client-credentials upstream: %v", err)
+	}
+}

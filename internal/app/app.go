@@ -58,7 +58,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 			if err != nil {
 				return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
 			}
-			sl = &upstream.Stateless{Name: u.Name, URL: u.URL, Headers: headerFunc(u.Headers), Client: client, MaxMessage: int(cfg.Limits.MaxMessageBytes.Int64())}
+			sl = &upstream.Stateless{Name: u.Name, URL: u.URL, Headers: upstreamHeaders(u), Client: client, MaxMessage: int(cfg.Limits.MaxMessageBytes.Int64())}
 		}
 		specs = append(specs, gateway.UpstreamSpec{
 			Stateless:      sl,
@@ -154,7 +154,7 @@ func dialer(cfg *config.Config, u *config.Upstream, logger *slog.Logger) (upstre
 		if err != nil {
 			return nil, err
 		}
-		headers := headerFunc(u.Headers)
+		headers := upstreamHeaders(u)
 		if u.Transport == config.TransportSSE {
 			return &upstream.LegacySSE{Name: u.Name, URL: u.URL, Headers: headers, Client: client, MaxMessage: max, Logger: logger}, nil
 		}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"gatehouse/internal/config"
+	"gatehouse/internal/credential"
 	"gatehouse/internal/identity"
 	"gatehouse/internal/policy"
 )
@@ -147,4 +149,28 @@ func (a *App) metadataURL() string {
 		return ""
 	}
 	return metadataURL(au.Resource)
+}
+
+// upstreamHeaders is what the gateway sends an HTTP upstream with every request: its
+// static headers and its own credentials. Nothing of the client's request is in it.
+func upstreamHeaders(u *config.Upstream) func(context.Context) (http.Header, error) {
+	var cred credential.HeaderFunc
+	if c := u.Credentials; c != nil {
+		cc := credential.Config{
+			TokenURL: c.TokenURL, ClientID: c.ClientID, Scopes: c.Scopes, Audience: c.Audience, Resource: c.Resource,
+			ClientSecret: func() (string, error) { return c.ClientSecret.Resolve(nil) },
+			// The token endpoint is not the upstream: the default client, bounded per request.
+			HTTPClient: &http.Client{Timeout: 15 * time.Second},
+		}
+		switch c.Type {
+		case config.CredentialsClientCredentials:
+			cred = credential.ClientCredentials(cc)
+		case config.CredentialsTokenExchange:
+			if cc.Audience == "" {
+				cc.Audience = u.URL
+			}
+			cred = credential.TokenExchange(cc)
+		}
+	}
+	return credential.Merge(headerFunc(u.Headers), cred)
 }

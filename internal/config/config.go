@@ -231,6 +231,32 @@ type Upstream struct {
 	// Tenant owns this server: only identities of that tenant see or reach it. Empty: the
 	// server is shared by every tenant.
 	Tenant string
+
+	// Credentials is how the gateway authenticates to this server (HTTP transports only);
+	// nil means only the static headers. The client's own token is never forwarded.
+	Credentials *Credentials
+}
+
+// Credentials types.
+const (
+	CredentialsClientCredentials = "client_credentials"
+	CredentialsTokenExchange     = "token_exchange"
+)
+
+// Credentials are the gateway's OAuth credentials towards an upstream.
+type Credentials struct {
+	// Type is client_credentials (a token for the gateway itself) or token_exchange
+	// (RFC 8693: the caller's token exchanged for one meant for this upstream alone;
+	// needs sharing: per_session).
+	Type         string
+	TokenURL     string
+	ClientID     string
+	ClientSecret Secret
+	Scopes       []string
+	// Audience of the requested token. Default for token_exchange: the upstream's URL.
+	Audience string
+	// Resource is the RFC 8707 resource indicator sent with the request; "" to omit.
+	Resource string
 }
 
 // ClientTLS configures TLS towards an HTTPS upstream. File paths are relative to the config

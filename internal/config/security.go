@@ -485,3 +485,57 @@ func checkTenant(s string) string {
 	}
 	return ""
 }
+
+func credentialKeys() []string {
+	return []string{"type", "token_url", "client_id", "client_secret", "scopes", "audience", "resource"}
+}
+
+func (d *decoder) credentials(n *yaml.Node, path string, u *Upstream) {
+	c := u.Credentials
+	f := d.fields(n, path, credentialKeys()...)
+	if f == nil {
+		return
+	}
+	if e, ok := f["type"]; ok {
+		c.Type, _ = d.oneOf(e.val, join(path, "type"), CredentialsClientCredentials, CredentialsTokenExchange)
+	} else {
+		d.add(n, join(path, "type"), "required (client_credentials or token_exchange)")
+	}
+	if e, ok := f["token_url"]; ok {
+		p := join(path, "token_url")
+		if s, ok := d.str(e.val, p); ok {
+			if pu, err := url.Parse(s); err != nil || pu.Host == "" || (pu.Scheme != "https" && pu.Scheme != "http") {
+				d.add(e.val, p, "%q must be an absolute http(s) URL", s)
+			} else {
+				c.TokenURL = s
+			}
+		}
+	} else {
+		d.add(n, join(path, "token_url"), "required: the authorization server's token endpoint")
+	}
+	if e, ok := f["client_id"]; ok {
+		c.ClientID, _ = d.str(e.val, join(path, "client_id"))
+	} else {
+		d.add(n, join(path, "client_id"), "required")
+	}
+	if e, ok := f["client_secret"]; ok {
+		c.ClientSecret, _ = d.secret(e.val, join(path, "client_secret"))
+	} else {
+		d.add(n, join(path, "client_secret"), "required ({env: NAME} or {file: PATH})")
+	}
+	if e, ok := f["scopes"]; ok {
+		c.Scopes, _ = d.strList(e.val, join(path, "scopes"))
+	}
+	if e, ok := f["audience"]; ok {
+		c.Audience, _ = d.str(e.val, join(path, "audience"))
+	}
+	if e, ok := f["resource"]; ok {
+		c.Resource, _ = d.str(e.val, join(path, "resource"))
+	}
+	if _, both := u.Headers["Authorization"]; both {
+		d.add(n, path, "headers.Authorization is set too: the credentials provide the Authorization header")
+	}
+	if c.Type == CredentialsTokenExchange && u.Sharing == SharingShared {
+		d.add(n, path, "token_exchange acts for each caller, so it needs sharing: per_session")
+	}
+}

@@ -35,7 +35,7 @@ func logKeys() []string     { return []string{"level", "format"} }
 func gatewayKeys() []string { return []string{"separator", "name"} }
 
 func stdioKeys() []string { return []string{"command", "args", "cwd", "env"} }
-func httpKeys() []string  { return []string{"url", "headers", "tls"} }
+func httpKeys() []string  { return []string{"url", "headers", "tls", "credentials"} }
 
 func upstreamKeys() []string {
 	keys := []string{"name", "transport"}
@@ -498,6 +498,10 @@ func (d *decoder) upstream(n *yaml.Node, path string, u *Upstream, sep string) *
 	}
 	if e, ok := f["namespace"]; ok {
 		u.Namespace, _ = d.boolean(e.val, join(path, "namespace"))
+	}
+	if e, ok := f["credentials"]; ok && u.Transport.IsHTTP() {
+		u.Credentials = &Credentials{}
+		d.credentials(e.val, join(path, "credentials"), u)
 	}
 	if e, ok := f["tenant"]; ok {
 		if s, ok := d.str(e.val, join(path, "tenant")); ok {

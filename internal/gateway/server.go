@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/identity"
 	"gatehouse/internal/upstream"
 )
 
@@ -232,6 +233,9 @@ func (s *server) dialFor(ctx context.Context, sess *Session) (*leg, error) {
 	init := s.g.sharedInitParams()
 	if sess != nil {
 		init = sess.upstreamInitParams()
+		// The connection is the session's: credential sources (token exchange) act for
+		// its identity, whatever request happens to open it.
+		dctx = identity.NewContext(dctx, sess.identity)
 	}
 	err := l.dial(dctx, init)
 	s.mu.Lock()

@@ -106,7 +106,7 @@ func (d *StreamableHTTP) Dial(ctx context.Context, h Handler) (Conn, error) {
 		}
 	})
 	c := &httpConn{url: d.URL}
-	c.init(d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, d.backoffBase, h)
+	c.init(ctx, d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, d.backoffBase, h)
 	c.readers = &d.readers
 	return c, nil
 }
@@ -194,7 +194,7 @@ type base struct {
 	closeErr  error
 }
 
-func (b *base) init(name string, client *http.Client, headers func(context.Context) (http.Header, error),
+func (b *base) init(dialCtx context.Context, name string, client *http.Client, headers func(context.Context) (http.Header, error),
 	max int, logger *slog.Logger, backoffBase time.Duration, h Handler) {
 	if max <= 0 {
 		max = defaultHTTPMaxMessage
@@ -207,7 +207,9 @@ func (b *base) init(name string, client *http.Client, headers func(context.Conte
 	}
 	b.name, b.client, b.headers, b.max = name, client, headers, max
 	b.log, b.backoffBase, b.h = logger.With("upstream", name), backoffBase, h
-	b.ctx, b.cancel = context.WithCancel(context.Background())
+	// The Conn outlives the dial, so it keeps only the dial context's values (such as the
+	// identity a per-session connection was opened for, which credential sources read).
+	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(dialCtx))
 	b.done = make(chan struct{})
 }
 

@@ -61,7 +61,7 @@ func (d *LegacySSE) Dial(ctx context.Context, h Handler) (Conn, error) {
 		}
 	})
 	c := &sseConn{}
-	c.init(d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, 0, h)
+	c.init(ctx, d.Name, d.client, d.Headers, d.MaxMessage, d.Logger, 0, h)
 	if err := c.open(ctx, u); err != nil {
 		c.shutdown(nil)
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,8 +32,13 @@ type Issuer struct {
 	keys map[string]*signer // kid → key, all published
 	kid  string             // the current signing key
 
-	// JWKSFetches counts JWKS requests.
-	JWKSFetches atomic.Int64
+	clients map[string]string // client id → secret, for the token endpoint
+
+	// JWKSFetches counts JWKS requests; Exchanges counts token exchanges; ClientTokens
+	// counts client-credentials grants.
+	JWKSFetches  atomic.Int64
+	Exchanges    atomic.Int64
+	ClientTokens atomic.Int64
 }
 
 type signer struct {
@@ -43,7 +49,7 @@ type signer struct {
 
 // New starts an issuer with an RS256 key "rsa-1" (the current one) and an ES256 key "ec-1".
 func New() (*Issuer, error) {
-	is := &Issuer{keys: make(map[string]*signer)}
+	is := &Issuer{keys: make(map[string]*signer), clients: make(map[string]string)}
 	if err := is.AddKey("rsa-1", "RS256"); err != nil {
 		return nil, err
 	}
@@ -75,9 +81,80 @@ func New() (*Issuer, error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(set)
 	})
+	mux.HandleFunc("POST /token", is.token)
 	is.srv = httptest.NewServer(mux) // binds 127.0.0.1
 	is.URL = is.srv.URL
 	return is, nil
+}
+
+// AddClient registers a confidential client for the token endpoint.
+func (is *Issuer) AddClient(id, secret string) {
+	is.mu.Lock()
+	is.clients[id] = secret
+	is.mu.Unlock()
+}
+
+// token is the token endpoint: client_credentials and RFC 8693 token exchange.
+func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
+	fail := func(code int, e, desc string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(map[string]string{"error": e, "error_description": desc})
+	}
+	if err := r.ParseForm(); err != nil {
+		fail(400, "invalid_request", err.Error())
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if ok {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	is.mu.Lock()
+	want, known := is.clients[id]
+	is.mu.Unlock()
+	if !known || want != secret {
+		fail(401, "invalid_client", "unknown client or wrong secret")
+		return
+	}
+	aud := r.PostForm.Get("audience")
+	if aud == "" {
+		aud = r.PostForm.Get("resource")
+	}
+	claims := Claims{"aud": aud, "client_id": id, "scope": r.PostForm.Get("scope")}
+	switch r.PostForm.Get("grant_type") {
+	case "client_credentials":
+		is.ClientTokens.Add(1)
+		claims["sub"] = id
+	case "urn:ietf:params:oauth:grant-type:token-exchange":
+		set := jwk.NewSet()
+		is.mu.Lock()
+		for _, s := range is.keys {
+			set.AddKey(s.pub)
+		}
+		is.mu.Unlock()
+		subj, err := jwt.Parse([]byte(r.PostForm.Get("subject_token")), jwt.WithKeySet(set), jwt.WithIssuer(is.URL))
+		if err != nil {
+			fail(400, "invalid_grant", "subject_token: "+err.Error())
+			return
+		}
+		is.Exchanges.Add(1)
+		sub, _ := subj.Subject()
+		claims["sub"] = sub
+		claims["act"] = map[string]any{"sub": id}
+	default:
+		fail(400, "unsupported_grant_type", r.PostForm.Get("grant_type"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"access_token":      is.Token(claims),
+		"token_type":        "Bearer",
+		"expires_in":        3600,
+		"issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+	})
 }
 
 // Close stops the issuer.
