@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"gatehouse/internal/config"
+	"gatehouse/internal/identity"
 	"gatehouse/internal/upstream"
 )
 
@@ -94,5 +96,26 @@ func TestHeaderFuncRotation(t *testing.T) {
 	time.Sleep(headerTTL + 50*time.Millisecond)
 	if h, _ := f(context.Background()); h.Get("Authorization") != "two" {
 		t.Fatalf("rotation not picked up: %q", h.Get("Authorization"))
+	}
+}
+
+func TestStdioIdentity(t *testing.T) {
+	cfg, err := ParseConfig([]byte("upstreams: [{name: a, command: x}]\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Skip("no current user:", err)
+	}
+	if id := StdioIdentity(cfg); id.Subject != me.Username || id.Method != identity.MethodLocal || len(id.Roles) != 0 {
+		t.Errorf("default stdio identity %+v, want the local user %q without roles", id, me.Username)
+	}
+	cfg, err = ParseConfig([]byte("identity: {stdio: {subject: ci-bot, tenant: acme, roles: [ci]}}\nupstreams: [{name: a, command: x}]\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := StdioIdentity(cfg); id.Subject != "ci-bot" || id.Tenant != "acme" || id.Roles[0] != "ci" {
+		t.Errorf("configured stdio identity %+v", id)
 	}
 }

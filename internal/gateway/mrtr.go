@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"gatehouse/internal/identity"
 	"strconv"
 	"strings"
 	"sync"
@@ -202,6 +203,14 @@ func (g *Gateway) resume(ctx context.Context, msg *jsonrpc.Message, st Stream, s
 	if msg.Method != p.method || name != p.name {
 		p.sess.Close()
 		return jsonrpc.ErrorResponse(msg.ID, jsonrpc.CodeInvalidParams, "requestState belongs to another request", nil)
+	}
+	// A requestState is not a credential: only the identity that started the call may
+	// continue it.
+	if who := identity.FromContext(ctx); who.Key() != p.sess.identity.Key() {
+		p.sess.logger.Warn("requestState presented by another identity: refused; the parked call ends",
+			"owner", p.sess.identity.String(), "presented_by", who.String())
+		p.sess.Close()
+		return jsonrpc.ErrorResponse(msg.ID, CodePolicyDenied, "requestState belongs to another identity", nil)
 	}
 	answers, _ := jsonrpc.Member(msg.Params, "inputResponses")
 	answered := map[string]bool{}

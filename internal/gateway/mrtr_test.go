@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"gatehouse/internal/identity"
 	"gatehouse/internal/jsonrpc"
 )
 
@@ -81,5 +83,36 @@ func TestInputRequiredMissingCapability(t *testing.T) {
 	code, msg := errCode(t, resp)
 	if code != CodeMissingCapability || !strings.Contains(msg, "sampling") || !strings.Contains(string(resp.Error), "requiredCapabilities") {
 		t.Fatalf("got %d %s: %s", code, msg, resp.Raw)
+	}
+}
+
+// A requestState presented by another identity is refused, and the parked call ends.
+func TestRequestStateBoundToIdentity(t *testing.T) {
+	f := newFake("f", "sample")
+	g := newGateway(t, []UpstreamSpec{shared(f)})
+	as := func(sub string) context.Context {
+		return identity.NewContext(testCtx(t), &identity.Identity{Subject: sub, Method: identity.MethodJWT, Issuer: "i"})
+	}
+	call := func(ctx context.Context, id, params string) *jsonrpc.Message {
+		m := parse(t, []byte(`{"jsonrpc":"2.0","id":`+id+`,"method":"tools/call","params":`+params+`}`))
+		return parse(t, g.HandleModern(ctx, "test", m, newRecStream(), nil))
+	}
+	first := call(as("alice"), "1", `{"name":"f__sample",`+modernMeta+`}`)
+	var ir inputRequired
+	if err := json.Unmarshal(first.Result, &ir); err != nil || ir.RequestState == "" {
+		t.Fatalf("first round: %s", first.Raw)
+	}
+	var key string
+	for k := range ir.InputRequests {
+		key = k
+	}
+	answer := `{"role":"assistant","model":"m","content":{"type":"text","text":"x"}}`
+	retry := `{"name":"f__sample",` + modernMeta + `,"inputResponses":{"` + key + `":` + answer + `},"requestState":"` + ir.RequestState + `"}`
+	stolen := call(as("mallory"), "2", retry)
+	if code, msg := errCode(t, stolen); code != CodePolicyDenied || !strings.Contains(msg, "another identity") {
+		t.Fatalf("retry by another identity: %d %s", code, msg)
+	}
+	if code, _ := errCode(t, call(as("alice"), "3", retry)); code != jsonrpc.CodeInvalidParams {
+		t.Fatalf("the parked call must have ended after the stolen retry; owner's retry got code %d", code)
 	}
 }
