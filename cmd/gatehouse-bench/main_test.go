@@ -22,7 +22,7 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestGatewayConfig(t *testing.T) {
-	c := gatewayConfig(8788, 1512, httpUpstreamYAML("http://127.0.0.1:9/mcp"))
+	c := gatewayConfig(8788, 1512, httpUpstreamYAML("http://127.0.0.1:9/mcp"), nil)
 	for _, want := range []string{"address: 127.0.0.1:8788", "max_sessions_per_client: 1512", "level: warn", "name: up", "transport: streamable_http", `url: "http://127.0.0.1:9/mcp"`} {
 		if !strings.Contains(c, want) {
 			t.Errorf("config lacks %q:\n%s", want, c)

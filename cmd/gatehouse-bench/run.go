@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"gatehouse/internal/bench"
+	"gatehouse/internal/identity/oidctest"
 )
 
 // settings are the benchmark's flags.
@@ -29,6 +30,9 @@ type settings struct {
 	Sessions     int           `json:"idle_sessions"`
 	Stdio        bool          `json:"stdio"`
 	Relay        bool          `json:"relay"`
+	Policy       bool          `json:"policy"`
+	PolicyRoles  int           `json:"policy_roles"`
+	PolicyRules  int           `json:"policy_rules"`
 	UpstreamJSON bool          `json:"upstream_json_response"`
 	Timeout      time.Duration `json:"timeout_ns"`
 	JSON         string        `json:"-"`
@@ -43,6 +47,7 @@ const (
 	targetBlobCPUms   = 0.3
 	targetIdleRSSMiB  = 50.0
 	targetIdleSession = 1000
+	targetAuthCPUms   = 0.02 // identity + policy, added to the gateway's CPU per call
 )
 
 func parseFlags(args []string, stderr io.Writer) (*settings, error) {
@@ -58,6 +63,9 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	fs.IntVar(&s.Sessions, "sessions", 1000, "idle sessions to open through the gateway for the memory test (0: skip)")
 	fs.BoolVar(&s.Stdio, "stdio", true, "also measure a stdio upstream (shared) through the gateway")
 	fs.BoolVar(&s.Relay, "relay", true, "also measure a raw TCP relay in front of the upstream: the floor cost of one extra hop on this machine")
+	fs.BoolVar(&s.Policy, "policy", true, "also measure the gateway with JWT authentication and a large policy (gateway-auth rows)")
+	fs.IntVar(&s.PolicyRoles, "policy-roles", 50, "roles in the gateway-auth policy")
+	fs.IntVar(&s.PolicyRules, "policy-rules", 500, "rules in the gateway-auth policy")
 	fs.BoolVar(&s.UpstreamJSON, "upstream-json", false, "upstream answers with application/json instead of SSE")
 	fs.DurationVar(&s.Timeout, "timeout", 20*time.Minute, "bound on the whole run")
 	fs.StringVar(&s.JSON, "json", "", "also write the results as JSON to this file (- for stdout)")
@@ -237,7 +245,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	// Idle sessions first, on a fresh gateway process, so that its RSS is not the residue of
 	// the load phases.
 	if s.Sessions > 0 {
-		gw, err := startGateway(ctx, bin, dir, "gateway-idle-http", httpUpstreamYAML(upURL), maxSess)
+		gw, err := startGateway(ctx, bin, dir, "gateway-idle-http", httpUpstreamYAML(upURL), maxSess, nil)
 		if err != nil {
 			return r, err
 		}
@@ -248,7 +256,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		gw.stop()
 	}
 	if s.Stdio && s.Sessions > 0 {
-		gw, err := startGateway(ctx, bin, dir, "gateway-idle-stdio", stdioUpstreamYAML(self), maxSess)
+		gw, err := startGateway(ctx, bin, dir, "gateway-idle-stdio", stdioUpstreamYAML(self), maxSess, nil)
 		if err != nil {
 			return r, err
 		}
@@ -263,7 +271,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	}
 
 	// The matrix, HTTP upstream.
-	gw, err := startGateway(ctx, bin, dir, "gateway-http", httpUpstreamYAML(upURL), maxSess)
+	gw, err := startGateway(ctx, bin, dir, "gateway-http", httpUpstreamYAML(upURL), maxSess, nil)
 	if err != nil {
 		return r, err
 	}
@@ -280,6 +288,29 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		progress(log, "relay pid %d at %s", relay.pid(), relayURL)
 		relayClient = &bench.Client{URL: relayURL, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
 	}
+	var authGW *gateway
+	var authClient *bench.Client
+	if s.Policy {
+		is, err := oidctest.New()
+		if err != nil {
+			return r, err
+		}
+		defer is.Close()
+		var resource string
+		authGW, err = startGateway(ctx, bin, dir, "gateway-auth", httpUpstreamYAML(upURL), maxSess, func(url string) string {
+			resource = url
+			return bench.PolicyYAML(url, is.URL, s.PolicyRoles, s.PolicyRules)
+		})
+		if err != nil {
+			gw.stop()
+			return r, err
+		}
+		defer authGW.stop()
+		tok := is.Token(oidctest.Claims{"sub": "bench", "aud": resource, "scope": "mcp", "groups": []string{"role-7", "bench"},
+			"exp": time.Now().Add(24 * time.Hour).Unix()})
+		authClient = &bench.Client{URL: authGW.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second), Authorization: "Bearer " + tok}
+		progress(log, "gateway-auth pid %d at %s (JWT from %s; %d roles, %d rules)", authGW.pid(), authGW.url, is.URL, s.PolicyRoles, s.PolicyRules)
+	}
 	direct := map[string]*cellReport{}
 	for _, p := range s.Payloads {
 		for _, c := range s.Concurrency {
@@ -294,6 +325,11 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 			g := measure(ctx, s, gwClient, p, "up__", c, "gateway", gw.pid(), up.pid(), hz, log)
 			compare(g, d)
 			r.Cells = append(r.Cells, g)
+			if authGW != nil {
+				a := measure(ctx, s, authClient, p, "up__", c, "gateway-auth", authGW.pid(), up.pid(), hz, log)
+				compare(a, d)
+				r.Cells = append(r.Cells, a)
+			}
 			if err := ctx.Err(); err != nil {
 				break
 			}
@@ -308,7 +344,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 
 	// The same through a stdio upstream (shared by all sessions), against the HTTP direct cells.
 	if s.Stdio {
-		gw, err := startGateway(ctx, bin, dir, "gateway-stdio", stdioUpstreamYAML(self), maxSess)
+		gw, err := startGateway(ctx, bin, dir, "gateway-stdio", stdioUpstreamYAML(self), maxSess, nil)
 		if err != nil {
 			return r, err
 		}
@@ -530,6 +566,25 @@ func checkTargets(r *report) []targetCheck {
 			out = append(out, t)
 		}
 	}
+	plain := map[string]*cellReport{}
+	for _, c := range r.Cells {
+		if c.Path == "gateway" {
+			plain[fmt.Sprint(c.Payload, c.Concurrency)] = c
+		}
+	}
+	for _, c := range r.Cells {
+		g := plain[fmt.Sprint(c.Payload, c.Concurrency)]
+		if c.Path != "gateway-auth" || g == nil || c.Result.Calls == 0 || g.Result.Calls == 0 {
+			continue
+		}
+		added := c.GatewayCPUmsPerCall - g.GatewayCPUmsPerCall
+		out = append(out, targetCheck{
+			What:   fmt.Sprintf("identity + policy added gateway CPU per %s call, c=%d (gateway-auth minus gateway)", c.Payload, c.Concurrency),
+			Target: fmt.Sprintf("<= %.2f ms", targetAuthCPUms),
+			Got:    fmt.Sprintf("%+.3f ms", added),
+			Pass:   added <= targetAuthCPUms,
+		})
+	}
 	for _, ir := range r.Idle {
 		if ir.Sessions != targetIdleSession {
 			continue
@@ -554,6 +609,7 @@ func notes(r *report) []string {
 		"up CPU ms/call = the same for the upstream process (direct rows: work per direct call, gateway rows: per call through the gateway).",
 		"Each worker is one MCP session (initialize + notifications/initialized); sessions are DELETEd after each cell. Through the gateway every session gets its own upstream session (per_session, the HTTP default).",
 		"relay rows: a raw TCP relay (`gatehouse-bench relay`, io.Copy both ways, no HTTP or JSON-RPC parsing) between client and upstream, its CPU in the proxy CPU column: the cost of one extra loopback hop on this machine, below which no proxy can go. The targets table shows the relay's value beside the gateway's.",
+		fmt.Sprintf("gateway-auth rows: a second gateway on the same upstream with JWT authentication (RS256, a real issuer in the load tool, the token verified and cached) and a policy of %d roles and %d rules (a few with CEL conditions evaluated on every call); the plain gateway rows run an open one-role policy. Their difference is what identity and policy add; runs of the same build differ by more than that target, so the in-process Go benchmarks (BenchmarkDecide, BenchmarkVerifyCached) give the steadier figure.", r.Settings.PolicyRoles, r.Settings.PolicyRules),
 		"gateway-stdio rows: the same upstream over stdio (shared by all sessions) through the gateway; ratio and added latency are against the direct HTTP rows.",
 		"The generated gateway config raises limits.max_sessions and limits.max_sessions_per_client (default 64, and every load session comes from 127.0.0.1).",
 	)

@@ -37,6 +37,8 @@ func NewHTTPClient(maxConns int, timeout time.Duration) *http.Client {
 type Client struct {
 	URL  string
 	HTTP *http.Client
+	// Authorization, if set, is sent on every request (a bearer token).
+	Authorization string
 }
 
 // Session is one initialized MCP session of a Client. Not safe for concurrent use: a load
@@ -103,6 +105,9 @@ func (s *Session) post(ctx context.Context, body []byte) (*http.Response, error)
 	if s.Version != "" {
 		h["Mcp-Protocol-Version"] = []string{s.Version}
 	}
+	if s.c.Authorization != "" {
+		h["Authorization"] = []string{s.c.Authorization}
+	}
 	return s.c.HTTP.Do(req)
 }
 
@@ -153,6 +158,9 @@ func (s *Session) Close(ctx context.Context) error {
 	}
 	req.Header.Set("Mcp-Session-Id", s.ID)
 	req.Header.Set("Mcp-Protocol-Version", s.Version)
+	if s.c.Authorization != "" {
+		req.Header.Set("Authorization", s.c.Authorization)
+	}
 	resp, err := s.c.HTTP.Do(req)
 	if err != nil {
 		return err

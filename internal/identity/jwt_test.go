@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,52 @@ func TestJWTCacheEndsAtExpiry(t *testing.T) {
 	clock = clock.Add(2*time.Minute + 31*time.Second) // past exp and the 30s skew
 	if _, err := v.Verify(context.Background(), tok); err == nil {
 		t.Fatal("a cached token was accepted after it expired")
+	}
+}
+
+// BenchmarkVerifyCached is the per-request cost of a bearer JWT already verified once:
+// the Authorization header parsed, the token hashed and found in the cache.
+func BenchmarkVerifyCached(b *testing.B) {
+	is, err := oidctest.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer is.Close()
+	v, err := NewJWTVerifier(JWTConfig{Issuer: is.URL, Audiences: []string{testAudience}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := &Authenticator{JWT: v, RequiredScopes: []string{"mcp"}}
+	tok := is.Token(oidctest.Claims{"sub": "bench", "aud": testAudience, "scope": "mcp", "roles": []string{"role-7", "bench"}})
+	req := httptest.NewRequest("POST", "/mcp", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if _, aerr := a.Authenticate(context.Background(), req); aerr != nil {
+		b.Fatal(aerr)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, aerr := a.Authenticate(context.Background(), req); aerr != nil {
+			b.Fatal(aerr)
+		}
+	}
+}
+
+// BenchmarkVerifyUncached is a full RS256 verification, for comparison.
+func BenchmarkVerifyUncached(b *testing.B) {
+	is, err := oidctest.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer is.Close()
+	v, err := NewJWTVerifier(JWTConfig{Issuer: is.URL, Audiences: []string{testAudience}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := is.Token(oidctest.Claims{"sub": "bench", "aud": testAudience})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := v.verify(context.Background(), tok); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

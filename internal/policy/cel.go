@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
 )
 
 // The variables a condition sees:
@@ -61,5 +62,22 @@ func (c *Checker) compile(expr string) (cel.Program, error) {
 	if ast.OutputType() != cel.BoolType {
 		return nil, fmt.Errorf("CEL condition must be a bool, not %s", ast.OutputType())
 	}
+	if !iterates(ast) {
+		// Without comprehensions (all, exists, map, filter) a condition's cost is bounded by
+		// its own size and the lengths of the lists it tests membership in, so the runtime
+		// cost tracker (allocations on every evaluation) would buy nothing.
+		return c.env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	}
 	return c.env.Program(ast, cel.CostLimit(costLimit), cel.EvalOptions(cel.OptOptimize))
+}
+
+// iterates reports whether a condition contains a comprehension.
+func iterates(a *cel.Ast) bool {
+	found := false
+	celast.PreOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() == celast.ComprehensionKind {
+			found = true
+		}
+	}))
+	return found
 }

@@ -7,9 +7,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/interpreter"
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/identity"
@@ -81,6 +84,54 @@ type Policy struct {
 	rules   []*rule
 	tags    map[string]patterns // tag → "server/tool" patterns
 	tenants map[string]string   // server → owning tenant ("" shared)
+
+	// targets caches, per server, kind and name, which rules and roles apply: that part of
+	// a decision depends on nothing else, so hundreds of patterns are matched once per name
+	// rather than once per call. Bounded, as names come from clients.
+	targets  sync.Map // targetKey → *target
+	nTargets atomic.Int64
+}
+
+type targetKey struct {
+	server string
+	kind   Kind
+	name   string
+}
+
+// target is what applies to one server/kind/name.
+type target struct {
+	rules     []*rule         // in policy order
+	grantedBy map[string]bool // roles with a grant that covers it
+}
+
+// maxTargets bounds the cache; beyond it, targets are computed per call.
+const maxTargets = 1 << 16
+
+func (p *Policy) target(server string, kind Kind, name string) *target {
+	k := targetKey{server, kind, name}
+	if t, ok := p.targets.Load(k); ok {
+		return t.(*target)
+	}
+	t := &target{grantedBy: map[string]bool{}}
+	for _, r := range p.rules {
+		if r.targets(server, kind, name) {
+			t.rules = append(t.rules, r)
+		}
+	}
+	for role, grants := range p.roles {
+		for _, g := range grants {
+			if g.grants(server, kind, name) {
+				t.grantedBy[role] = true
+				break
+			}
+		}
+	}
+	if p.nTargets.Load() < maxTargets {
+		if _, loaded := p.targets.LoadOrStore(k, t); !loaded {
+			p.nTargets.Add(1)
+		}
+	}
+	return t
 }
 
 // Compile builds a policy from the configuration (nil: no policy, everything denied).
@@ -189,9 +240,10 @@ func (p *Policy) Visible(id *identity.Identity, server string, kind Kind, name s
 	if !p.present || !p.ServerVisible(id, server) {
 		return false
 	}
-	granted := p.roleGrants(id, server, kind, name) != ""
-	for _, r := range p.rules {
-		if r.prog != nil || !r.targets(server, kind, name) {
+	t := p.target(server, kind, name)
+	granted := t.roleGrants(id) != ""
+	for _, r := range t.rules {
+		if r.prog != nil {
 			continue
 		}
 		switch r.Effect {
@@ -204,16 +256,14 @@ func (p *Policy) Visible(id *identity.Identity, server string, kind Kind, name s
 	return granted
 }
 
-// roleGrants returns "role:<name>" of the first of id's roles that grants the item, or "".
-func (p *Policy) roleGrants(id *identity.Identity, server string, kind Kind, name string) string {
+// roleGrants returns "role:<name>" of the first of id's roles that grants the target, or "".
+func (t *target) roleGrants(id *identity.Identity) string {
 	if id == nil {
 		return ""
 	}
 	for _, role := range id.Roles {
-		for _, g := range p.roles[role] {
-			if g.grants(server, kind, name) {
-				return "role:" + role
-			}
+		if t.grantedBy[role] {
+			return "role:" + role
 		}
 	}
 	return ""
@@ -232,14 +282,12 @@ func (p *Policy) Decide(req *Request) Decision {
 		act      *activation
 		matched  []string
 		deny     *Decision
-		grantBy  = p.roleGrants(req.Identity, req.Server, req.Kind, req.Name)
+		t        = p.target(req.Server, req.Kind, req.Name)
+		grantBy  = t.roleGrants(req.Identity)
 		redactIn []string
 		redactOt []string
 	)
-	for _, r := range p.rules {
-		if !r.targets(req.Server, req.Kind, req.Name) {
-			continue
-		}
+	for _, r := range t.rules {
 		hit, evalErr := true, error(nil)
 		if r.prog != nil {
 			if act == nil {
@@ -294,49 +342,80 @@ func (p *Policy) Decide(req *Request) Decision {
 		RedactArguments: redactIn, RedactResult: redactOt}
 }
 
-// activation is the variables of one decision, built once and only when a condition runs.
-type activation struct{ vars map[string]any }
+// activation is the variables of one decision. Each is built the first time a condition
+// reads it (the arguments are decoded only if a condition looks at args), then kept for
+// the other conditions of the same decision.
+type activation struct {
+	p    *Policy
+	req  *Request
+	vars map[string]any
+}
 
 func (p *Policy) activation(req *Request) *activation {
-	id := req.Identity
-	if id == nil {
-		id = &identity.Identity{}
+	return &activation{p: p, req: req, vars: make(map[string]any, 8)}
+}
+
+// ResolveName implements interpreter.Activation.
+func (a *activation) ResolveName(name string) (any, bool) {
+	if v, ok := a.vars[name]; ok {
+		return v, true
 	}
-	args := map[string]any{}
-	if len(req.Arguments) > 0 {
-		var m map[string]any
-		if json.Unmarshal(req.Arguments, &m) == nil && m != nil {
-			args = m
+	req := a.req
+	var v any
+	switch name {
+	case "identity":
+		id := req.Identity
+		if id == nil {
+			id = &identity.Identity{}
 		}
-	}
-	ann := req.Annotations
-	if ann == nil {
-		ann = map[string]any{}
-	}
-	var tags []string
-	if req.Kind == KindTool {
-		tags = p.Tags(req.Server, req.Name)
-	}
-	now := req.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	return &activation{vars: map[string]any{
-		"identity": map[string]any{
+		v = map[string]any{
 			"subject": id.Subject, "tenant": id.Tenant, "roles": orEmpty(id.Roles), "scopes": orEmpty(id.Scopes),
 			"client_id": id.ClientID, "method": string(id.Method),
-		},
-		"server": req.Server,
-		"kind":   string(req.Kind),
-		"name":   req.Name,
-		"tool":   map[string]any{"name": req.Name, "annotations": ann, "tags": orEmpty(tags)},
-		"args":   args,
-		"now":    now,
-		"session": map[string]any{
+		}
+	case "server":
+		v = req.Server
+	case "kind":
+		v = string(req.Kind)
+	case "name":
+		v = req.Name
+	case "tool":
+		ann := req.Annotations
+		if ann == nil {
+			ann = map[string]any{}
+		}
+		var tags []string
+		if req.Kind == KindTool {
+			tags = a.p.Tags(req.Server, req.Name)
+		}
+		v = map[string]any{"name": req.Name, "annotations": ann, "tags": orEmpty(tags)}
+	case "args":
+		args := map[string]any{}
+		if len(req.Arguments) > 0 {
+			var m map[string]any
+			if json.Unmarshal(req.Arguments, &m) == nil && m != nil {
+				args = m
+			}
+		}
+		v = args
+	case "now":
+		now := req.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		v = now
+	case "session":
+		v = map[string]any{
 			"tools": orEmpty(req.History.Tools), "tags": orEmpty(req.History.Tags), "findings": orEmpty(req.History.Findings),
-		},
-	}}
+		}
+	default:
+		return nil, false
+	}
+	a.vars[name] = v
+	return v, true
 }
+
+// Parent implements interpreter.Activation.
+func (a *activation) Parent() interpreter.Activation { return nil }
 
 func orEmpty(s []string) []string {
 	if s == nil {
@@ -346,7 +425,7 @@ func orEmpty(s []string) []string {
 }
 
 func (a *activation) eval(prog cel.Program) (bool, error) {
-	out, _, err := prog.Eval(a.vars)
+	out, _, err := prog.Eval(a)
 	if err != nil {
 		return false, err
 	}

@@ -220,3 +220,38 @@ func TestPattern(t *testing.T) {
 		}
 	}
 }
+
+// A condition that iterates is bounded at run time; one that runs over its budget fails
+// closed.
+func TestConditionCostLimit(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+upstreams: [{name: s, command: x}]
+policy:
+  roles: {r: [{tools: ["*"]}]}
+  rules:
+    - name: expensive
+      effect: deny
+      reason: expensive condition
+      when: 'args.items.all(x, args.items.all(y, args.items.all(z, x + y + z >= 0)))'
+`), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(cfg.Policy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]string, 200)
+	for i := range items {
+		items[i] = "1"
+	}
+	id := &identity.Identity{Subject: "a", Roles: []string{"r"}}
+	small := p.Decide(&Request{Identity: id, Server: "s", Kind: KindTool, Name: "t", Arguments: []byte(`{"items":[1,2]}`)})
+	if small.Allow || small.Rule != "expensive" || strings.Contains(small.Reason, "could not be evaluated") {
+		t.Fatalf("small input: %s", small.Describe())
+	}
+	big := p.Decide(&Request{Identity: id, Server: "s", Kind: KindTool, Name: "t", Arguments: []byte(`{"items":[` + strings.Join(items, ",") + `]}`)})
+	if big.Allow || !strings.Contains(big.Reason, "could not be evaluated") {
+		t.Fatalf("over budget: %s", big.Describe())
+	}
+}
