@@ -138,6 +138,12 @@ auth:
     clock_skew: 30s
     claims: {roles: groups, tenant: org}
     role_map: {eng: [developer], acme-crm: [crm]}
+  introspection:
+    url: %ISSUER%/introspect
+    client_id: gatehouse
+    client_secret: {env: GH_INTROSPECTION_SECRET}
+    claims: {roles: groups, tenant: org}
+    role_map: {eng: [developer]}
 policy:
   tags:
     sensitive: ["mail/read_secret"]
@@ -183,7 +189,8 @@ func TestIdentityAndPolicy(t *testing.T) {
 		UpstreamHTTPYAML("mail", mail.URL+"/mcp", "headers: {Authorization: {env: MAIL_TOKEN}}\n") +
 		UpstreamHTTPYAML("acme", acme.URL+"/mcp", "tenant: acme\n")
 	yaml = "listen: {address: 127.0.0.1:{{PORT}}}\nlog: {level: debug, format: text}\n" + yaml
-	gh := StartGatehouse(t, yaml, "MAIL_TOKEN="+upstreamSecret)
+	is.AddClient("gatehouse", "introspection-secret")
+	gh := StartGatehouse(t, yaml, "MAIL_TOKEN="+upstreamSecret, "GH_INTROSPECTION_SECRET=introspection-secret")
 	aud := gh.URL
 
 	token := func(c oidctest.Claims) string {
@@ -361,6 +368,21 @@ func TestIdentityAndPolicy(t *testing.T) {
 		lines = TSClient(t, ctx, target, []map[string]any{{"op": "ping"}})
 		if len(Lines(lines, "error")) == 0 {
 			t.Errorf("TS client with a token for another audience connected: %v", lines)
+		}
+	})
+
+	t.Run("opaque token through introspection", func(t *testing.T) {
+		opaque := is.Opaque(oidctest.Claims{"sub": "ophelia", "aud": aud, "scope": "mcp", "groups": []string{"eng"}})
+		cs := goClientWithToken(t, ctx, gh.URL, opaque, "2025-11-25")
+		if got := toolNames(t, ctx, cs); !slices.Contains(got, "mail__echo") {
+			t.Errorf("opaque-token client sees %v", got)
+		}
+		resp, _ := rawPost(t, gh.URL, "Bearer "+is.Opaque(oidctest.Claims{"sub": "x", "aud": "http://elsewhere/mcp", "scope": "mcp"}), "", initBody)
+		if resp.StatusCode != 401 {
+			t.Errorf("opaque token for another audience: HTTP %d", resp.StatusCode)
+		}
+		if is.Introspections.Load() == 0 {
+			t.Error("the introspection endpoint was never asked")
 		}
 	})
 

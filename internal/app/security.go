@@ -74,6 +74,22 @@ func authenticator(cfg *config.Config) (*identity.Authenticator, error) {
 		}
 		a.JWT = v
 	}
+	if in := cfg.Auth.Introspection; in != nil {
+		aud := []string{cfg.Auth.Resource}
+		if cfg.Auth.JWT != nil {
+			aud = cfg.Auth.JWT.Audiences
+		}
+		v, err := identity.NewIntrospector(identity.IntrospectionConfig{
+			URL: in.URL, ClientID: in.ClientID, ClientSecret: func() (string, error) { return in.ClientSecret.Resolve(nil) },
+			Audiences: aud, CacheTTL: in.CacheTTL.Std(), RoleMap: in.RoleMap,
+			Claims:     identity.Claims{Subject: in.Claims.Subject, Tenant: in.Claims.Tenant, Roles: in.Claims.Roles, Scopes: in.Claims.Scopes, ClientID: in.Claims.ClientID},
+			HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.Introspection = v
+	}
 	return a, nil
 }
 
@@ -136,6 +152,9 @@ func describeAuth(cfg *config.Config) string {
 	var parts []string
 	if cfg.Auth.JWT != nil {
 		parts = append(parts, "jwt from "+cfg.Auth.JWT.Issuer)
+	}
+	if cfg.Auth.Introspection != nil {
+		parts = append(parts, "introspection at "+cfg.Auth.Introspection.URL)
 	}
 	if cfg.Auth.APIKeys {
 		parts = append(parts, "api keys")

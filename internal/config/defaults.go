@@ -68,6 +68,9 @@ func applyDefaults(c *Config, set map[string]bool) {
 		c.DataDir = c.dir + "/data"
 	}
 	if a := c.Auth; a != nil {
+		if in := a.Introspection; in != nil && unset("auth.introspection.cache_ttl") {
+			in.CacheTTL = Duration(time.Minute)
+		}
 		if a.JWT != nil {
 			j := a.JWT
 			if len(j.Audiences) == 0 {

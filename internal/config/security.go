@@ -29,6 +29,20 @@ type Auth struct {
 
 	// JWT verifies bearer JWTs from one issuer; nil if not configured.
 	JWT *JWT
+
+	// Introspection asks the authorization server about opaque tokens (RFC 7662); nil if
+	// not configured.
+	Introspection *Introspection
+}
+
+// Introspection configures RFC 7662 token introspection.
+type Introspection struct {
+	URL          string
+	ClientID     string
+	ClientSecret Secret
+	CacheTTL     Duration            // how long an active answer is reused; default 60s
+	Claims       JWTClaims           // where identity fields come from in the answer
+	RoleMap      map[string][]string // as for jwt
 }
 
 // JWT configures bearer JWT verification.
@@ -125,7 +139,10 @@ const (
 )
 
 func authKeys() []string {
-	return []string{"resource", "authorization_servers", "required_scopes", "api_keys", "jwt"}
+	return []string{"resource", "authorization_servers", "required_scopes", "api_keys", "jwt", "introspection"}
+}
+func introspectionKeys() []string {
+	return []string{"url", "client_id", "client_secret", "cache_ttl", "claims", "role_map"}
 }
 func jwtKeys() []string {
 	return []string{"issuer", "audiences", "jwks_url", "algorithms", "clock_skew", "claims", "role_map"}
@@ -179,8 +196,12 @@ func (d *decoder) auth(n *yaml.Node, path string, a *Auth) {
 		a.JWT = &JWT{}
 		d.jwt(e.val, join(path, "jwt"), a.JWT)
 	}
-	if a.JWT == nil && !a.APIKeys {
-		d.add(n, path, "configures no way to authenticate: add jwt, or api_keys: true")
+	if e, ok := f["introspection"]; ok {
+		a.Introspection = &Introspection{}
+		d.introspection(e.val, join(path, "introspection"), a.Introspection)
+	}
+	if a.JWT == nil && a.Introspection == nil && !a.APIKeys {
+		d.add(n, path, "configures no way to authenticate: add jwt, introspection, or api_keys: true")
 	}
 }
 
@@ -233,29 +254,74 @@ func (d *decoder) jwt(n *yaml.Node, path string, j *JWT) {
 		j.ClockSkew, _ = d.nonNegDuration(e.val, join(path, "clock_skew"))
 	}
 	if e, ok := f["claims"]; ok {
-		p := join(path, "claims")
-		if cf := d.fields(e.val, p, jwtClaimKeys()...); cf != nil {
-			for key, dst := range map[string]*string{"subject": &j.Claims.Subject, "tenant": &j.Claims.Tenant,
-				"roles": &j.Claims.Roles, "scopes": &j.Claims.Scopes, "client_id": &j.Claims.ClientID} {
-				if ce, ok := cf[key]; ok {
-					*dst, _ = d.str(ce.val, join(p, key))
-				}
+		d.claims(e.val, join(path, "claims"), &j.Claims)
+	}
+	if e, ok := f["role_map"]; ok {
+		j.RoleMap = d.roleMap(e.val, join(path, "role_map"))
+	}
+}
+
+func (d *decoder) claims(n *yaml.Node, p string, c *JWTClaims) {
+	if cf := d.fields(n, p, jwtClaimKeys()...); cf != nil {
+		for key, dst := range map[string]*string{"subject": &c.Subject, "tenant": &c.Tenant,
+			"roles": &c.Roles, "scopes": &c.Scopes, "client_id": &c.ClientID} {
+			if ce, ok := cf[key]; ok {
+				*dst, _ = d.str(ce.val, join(p, key))
 			}
 		}
 	}
-	if e, ok := f["role_map"]; ok {
-		p := join(path, "role_map")
-		v := deref(e.val)
-		if v == nil || v.Kind != yaml.MappingNode {
-			d.add(e.val, p, "must be a mapping of claim value to a list of roles, not %s", describe(e.val))
-		} else {
-			j.RoleMap = make(map[string][]string)
-			for i := 0; i+1 < len(v.Content); i += 2 {
-				k := v.Content[i].Value
-				roles, _ := d.strList(v.Content[i+1], join(p, k))
-				j.RoleMap[k] = roles
+}
+
+func (d *decoder) roleMap(n *yaml.Node, p string) map[string][]string {
+	v := deref(n)
+	if v == nil || v.Kind != yaml.MappingNode {
+		d.add(n, p, "must be a mapping of claim value to a list of roles, not %s", describe(n))
+		return nil
+	}
+	m := make(map[string][]string)
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k := v.Content[i].Value
+		roles, _ := d.strList(v.Content[i+1], join(p, k))
+		m[k] = roles
+	}
+	return m
+}
+
+func (d *decoder) introspection(n *yaml.Node, path string, in *Introspection) {
+	f := d.fields(n, path, introspectionKeys()...)
+	if f == nil {
+		return
+	}
+	if e, ok := f["url"]; ok {
+		p := join(path, "url")
+		if s, ok := d.str(e.val, p); ok {
+			if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+				d.add(e.val, p, "%q must be an absolute http(s) URL", s)
+			} else {
+				in.URL = s
 			}
 		}
+	} else {
+		d.add(n, join(path, "url"), "required: the authorization server's introspection endpoint")
+	}
+	if e, ok := f["client_id"]; ok {
+		in.ClientID, _ = d.str(e.val, join(path, "client_id"))
+	} else {
+		d.add(n, join(path, "client_id"), "required")
+	}
+	if e, ok := f["client_secret"]; ok {
+		in.ClientSecret, _ = d.secret(e.val, join(path, "client_secret"))
+	} else {
+		d.add(n, join(path, "client_secret"), "required ({env: NAME} or {file: PATH})")
+	}
+	if e, ok := f["cache_ttl"]; ok {
+		in.CacheTTL, _ = d.nonNegDuration(e.val, join(path, "cache_ttl"))
+	}
+	if e, ok := f["claims"]; ok {
+		d.claims(e.val, join(path, "claims"), &in.Claims)
+	}
+	if e, ok := f["role_map"]; ok {
+		in.RoleMap = d.roleMap(e.val, join(path, "role_map"))
 	}
 }
 

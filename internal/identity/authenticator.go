@@ -46,13 +46,16 @@ func (e *AuthError) Challenge(metadataURL string) string {
 // every request gets Anonymous (authentication off, a configuration choice).
 type Authenticator struct {
 	JWT            *JWTVerifier
+	Introspection  *Introspector // opaque tokens (RFC 7662)
 	Keys           *KeyStore
 	RequiredScopes []string
 	Anonymous      *Identity
 }
 
 // Enabled reports whether requests must authenticate.
-func (a *Authenticator) Enabled() bool { return a != nil && (a.JWT != nil || a.Keys != nil) }
+func (a *Authenticator) Enabled() bool {
+	return a != nil && (a.JWT != nil || a.Keys != nil || a.Introspection != nil)
+}
 
 // Authenticate checks the request's bearer credential. A nil error means the identity may
 // proceed; an *AuthError says how to refuse.
@@ -82,6 +85,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Ide
 		id, err = a.Keys.Authenticate(tok)
 	case LooksLikeJWT(tok) && a.JWT != nil:
 		id, err = a.JWT.Verify(ctx, tok)
+	case a.Introspection != nil:
+		id, err = a.Introspection.Verify(ctx, tok)
 	default:
 		err = errors.New("token format not accepted here")
 	}

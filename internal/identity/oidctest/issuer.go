@@ -33,12 +33,14 @@ type Issuer struct {
 	kid  string             // the current signing key
 
 	clients map[string]string // client id → secret, for the token endpoint
+	opaque  map[string]Claims // opaque token → its claims, for introspection
 
 	// JWKSFetches counts JWKS requests; Exchanges counts token exchanges; ClientTokens
 	// counts client-credentials grants.
-	JWKSFetches  atomic.Int64
-	Exchanges    atomic.Int64
-	ClientTokens atomic.Int64
+	JWKSFetches    atomic.Int64
+	Exchanges      atomic.Int64
+	ClientTokens   atomic.Int64
+	Introspections atomic.Int64
 }
 
 type signer struct {
@@ -49,7 +51,7 @@ type signer struct {
 
 // New starts an issuer with an RS256 key "rsa-1" (the current one) and an ES256 key "ec-1".
 func New() (*Issuer, error) {
-	is := &Issuer{keys: make(map[string]*signer), clients: make(map[string]string)}
+	is := &Issuer{keys: make(map[string]*signer), clients: make(map[string]string), opaque: make(map[string]Claims)}
 	if err := is.AddKey("rsa-1", "RS256"); err != nil {
 		return nil, err
 	}
@@ -82,6 +84,7 @@ func New() (*Issuer, error) {
 		json.NewEncoder(w).Encode(set)
 	})
 	mux.HandleFunc("POST /token", is.token)
+	mux.HandleFunc("POST /introspect", is.introspect)
 	is.srv = httptest.NewServer(mux) // binds 127.0.0.1
 	is.URL = is.srv.URL
 	return is, nil
@@ -155,6 +158,58 @@ func (is *Issuer) token(w http.ResponseWriter, r *http.Request) {
 		"expires_in":        3600,
 		"issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
 	})
+}
+
+// Opaque issues an opaque (non-JWT) access token with claims, answered by introspection;
+// exp defaults to an hour from now.
+func (is *Issuer) Opaque(c Claims) string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	tok := fmt.Sprintf("opaque-%x", b)
+	m := Claims{"iss": is.URL, "exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range c {
+		m[k] = v
+	}
+	is.mu.Lock()
+	is.opaque[tok] = m
+	is.mu.Unlock()
+	return tok
+}
+
+// Revoke makes an opaque token inactive.
+func (is *Issuer) Revoke(tok string) {
+	is.mu.Lock()
+	delete(is.opaque, tok)
+	is.mu.Unlock()
+}
+
+// introspect is the RFC 7662 endpoint, for registered clients.
+func (is *Issuer) introspect(w http.ResponseWriter, r *http.Request) {
+	is.Introspections.Add(1)
+	id, secret, _ := r.BasicAuth()
+	id, _ = url.QueryUnescape(id)
+	secret, _ = url.QueryUnescape(secret)
+	is.mu.Lock()
+	want, known := is.clients[id]
+	c, active := is.opaque[r.PostFormValue("token")]
+	is.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if !known || want != secret {
+		w.WriteHeader(401)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
+		return
+	}
+	out := map[string]any{"active": active}
+	if active {
+		if exp, ok := c["exp"].(int64); ok && time.Now().Unix() >= exp {
+			out["active"] = false
+		} else {
+			for k, v := range c {
+				out[k] = v
+			}
+		}
+	}
+	json.NewEncoder(w).Encode(out)
 }
 
 // Close stops the issuer.
