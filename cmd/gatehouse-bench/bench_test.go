@@ -78,6 +78,8 @@ limits:
   max_sessions_per_client: 4096
 log:
   level: warn
+audit:
+  enabled: false
 identity:
   anonymous: {roles: [bench]}
 policy:

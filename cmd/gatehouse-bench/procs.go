@@ -202,6 +202,8 @@ limits:
   max_sessions_per_client: %d
 log:
   level: warn
+audit:
+  enabled: false
 %supstreams:
   - name: up
 %s`, port, maxSessions, maxSessions, security(fmt.Sprintf("http://127.0.0.1:%d/mcp", port)), upstreamYAML)

@@ -61,6 +61,10 @@ func keysCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gatehouse keys create:", err)
 			return 1
 		}
+		if err := adminRecord(*path, "api_key_created", map[string]any{"id": made.ID, "subject": made.Subject, "tenant": made.Tenant, "roles": made.Roles, "scopes": made.Scopes, "expires": made.Expires}, stderr); err != nil {
+			fmt.Fprintln(stderr, "gatehouse keys create: the key was created, but its audit record could not be written:", err)
+			return 1
+		}
 		fmt.Fprintf(stdout, "%s\n", secret)
 		fmt.Fprintf(stderr, "created key %s for %q; the key above is shown only once (only its hash is stored)\n", made.ID, made.Subject)
 		return 0
@@ -98,6 +102,10 @@ func keysCmd(args []string, stdout, stderr io.Writer) int {
 		k, err := store.Revoke(fs.Arg(0))
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse keys revoke:", err)
+			return 1
+		}
+		if err := adminRecord(*path, "api_key_revoked", map[string]any{"id": k.ID, "subject": k.Subject}, stderr); err != nil {
+			fmt.Fprintln(stderr, "gatehouse keys revoke: the key was revoked, but its audit record could not be written:", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "revoked key %s (%s)\n", k.ID, k.Subject)

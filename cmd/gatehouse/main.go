@@ -28,6 +28,7 @@ Usage:
   gatehouse validate --config FILE   check a configuration; every problem is reported
   gatehouse policy test FILE...      run policy test cases (identity + request -> expected decision)
   gatehouse keys create|list|revoke  manage API keys (see gatehouse keys)
+  gatehouse audit pubkey|verify|query  the audit trail (see gatehouse audit)
   gatehouse version                  print the version
 `
 
@@ -52,6 +53,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return policyCmd(rest, stdout, stderr)
 	case "keys":
 		return keysCmd(rest, stdout, stderr)
+	case "audit":
+		return auditCmd(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", app.Version)
 		return 0

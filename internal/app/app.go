@@ -41,6 +41,8 @@ type App struct {
 
 	reloadMu sync.Mutex // one reload at a time
 	digest   string     // of the configuration in force
+
+	audit auditParts
 }
 
 // New builds the gateway from cfg. Upstreams are not contacted until Start.
@@ -84,11 +86,25 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 		logger.Warn("no policy configured: every tool, prompt and resource is denied (add a policy section)")
 	}
 	logger.Info("authentication", "mode", describeAuth(cfg))
+	var parts auditParts
+	if cfg.Audit.Enabled {
+		if parts.store, parts.auditor, err = OpenAudit(cfg, logger); err != nil {
+			return nil, err
+		}
+		logger.Info("audit trail", "store", cfg.Audit.Path, "chain", ChainName(cfg), "fail_open", cfg.Audit.FailOpen)
+		if cfg.Audit.FailOpen {
+			logger.Warn("audit.fail_open is set: requests whose audit record cannot be written are forwarded anyway")
+		}
+	} else {
+		logger.Warn("the audit trail is OFF (audit.enabled: false): decisions are not recorded")
+	}
 	gw, err := gateway.New(gateway.Options{
-		Policy:    pol,
-		Name:      cfg.Gateway.Name,
-		Version:   Version,
-		Separator: cfg.Gateway.Separator,
+		Policy:        pol,
+		Audit:         parts.auditor,
+		AuditFailOpen: cfg.Audit.FailOpen,
+		Name:          cfg.Gateway.Name,
+		Version:       Version,
+		Separator:     cfg.Gateway.Separator,
 		Limits: gateway.Limits{
 			MaxMessage: int(cfg.Limits.MaxMessageBytes.Int64()),
 			MaxPending: cfg.Limits.MaxPendingRequests,
@@ -97,9 +113,13 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 		Logger:    logger,
 	})
 	if err != nil {
+		if parts.auditor != nil {
+			parts.auditor.Close()
+			parts.store.Close()
+		}
 		return nil, err
 	}
-	a := &App{cfg: cfg, logger: logger, gw: gw, digest: cfg.Digest()}
+	a := &App{cfg: cfg, logger: logger, gw: gw, digest: cfg.Digest(), audit: parts}
 	a.auth.Store(auth)
 	a.stdio.Store(StdioIdentity(cfg))
 	a.authC.Store(cfg.Auth)
@@ -258,7 +278,14 @@ func (a *App) Start() {
 }
 
 // Close stops everything.
-func (a *App) Close() error { return a.gw.Close() }
+func (a *App) Close() error {
+	err := a.gw.Close()
+	if a.audit.auditor != nil {
+		a.audit.auditor.Close() // writes what is queued and a last checkpoint
+		a.audit.store.Close()
+	}
+	return err
+}
 
 // ServeHTTP runs the HTTP listener until ctx ends, then shuts down gracefully.
 func (a *App) ServeHTTP(ctx context.Context, ready func(addr net.Addr)) error {
@@ -335,15 +362,24 @@ func (a *App) health(w http.ResponseWriter, r *http.Request) {
 			status = "degraded"
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]any{
-		"status":    status,
+	doc := map[string]any{
 		"version":   Version,
 		"sessions":  a.gw.SessionCount(),
 		"upstreams": ups,
-	})
+	}
+	if au := a.audit.auditor; au != nil {
+		ok, why := au.Healthy()
+		doc["audit"] = map[string]any{"ok": ok, "error": why, "chain": au.Chain(), "records_written": au.Written(), "fail_open": a.cfg.Audit.FailOpen}
+		if !ok && !a.cfg.Audit.FailOpen {
+			// Requests are being refused: not ready.
+			status, code = "failing", http.StatusServiceUnavailable
+		}
+	}
+	doc["status"] = status
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(doc)
 }
 
 // ServeStdio serves one MCP client on in/out until in ends.

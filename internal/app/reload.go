@@ -37,6 +37,9 @@ func (a *App) Reload() error {
 			attrs = []any{"config", path, "problems", lines}
 		}
 		a.logger.Error("configuration reload refused; the previous configuration keeps serving", attrs...)
+		if au := a.audit.auditor; au != nil {
+			AdminRecord(au, "gatehouse", "config_reload_refused", map[string]any{"config": path, "error": err.Error()})
+		}
 		return err
 	}
 	return nil
@@ -79,6 +82,9 @@ func (a *App) apply(cfg *config.Config) error {
 		attrs = append(attrs, "not_applied_until_restart", restart)
 	}
 	a.logger.Info("configuration reloaded", attrs...)
+	if au := a.audit.auditor; au != nil {
+		AdminRecord(au, "gatehouse", "config_reload", map[string]any{"config": cfg.File(), "digest": a.digest, "previous_digest": prev, "not_applied_until_restart": restart})
+	}
 	if len(restart) > 0 {
 		a.logger.Warn("configuration sections changed that only a restart applies", "sections", restart)
 	}

@@ -33,6 +33,9 @@ type Config struct {
 	// Policy decides who may use what; nil means no policy, which denies everything.
 	Policy *Policy
 
+	// Audit configures the tamper-evident audit trail (on by default).
+	Audit Audit
+
 	// Upstreams are the MCP servers behind the gateway. At least one is required; names are
 	// unique, match ^[a-z0-9][a-z0-9-]*$ and do not contain the gateway separator.
 	Upstreams []Upstream

@@ -67,6 +67,18 @@ func applyDefaults(c *Config, set map[string]bool) {
 	if unset("data_dir") {
 		c.DataDir = c.dir + "/data"
 	}
+	if c.Audit.Path == "" {
+		c.Audit.Path = c.DataDir + "/audit.db"
+	}
+	if c.Audit.CheckpointEvery == 0 {
+		c.Audit.CheckpointEvery = 1000
+	}
+	if unset("audit.checkpoint_interval") {
+		c.Audit.CheckpointInterval = Duration(10 * time.Second)
+	}
+	if c.Audit.Values == "" {
+		c.Audit.Values = "hash"
+	}
 	if a := c.Auth; a != nil {
 		if in := a.Introspection; in != nil && unset("auth.introspection.cache_ttl") {
 			in.CacheTTL = Duration(time.Minute)

@@ -605,3 +605,106 @@ func (d *decoder) credentials(n *yaml.Node, path string, u *Upstream) {
 		d.add(n, path, "token_exchange acts for each caller, so it needs sharing: per_session")
 	}
 }
+
+// Audit configures the audit trail.
+type Audit struct {
+	// Enabled records every decision (default true). Turning it off is logged.
+	Enabled bool
+	// Path is the SQLite store. Default DATA_DIR/audit.db; stored absolute.
+	Path string
+	// Chain names this gateway's chain; default the host name. Replicas sharing a store
+	// need distinct chains.
+	Chain              string
+	CheckpointEvery    int      // default 1000
+	CheckpointInterval Duration // default 10s
+	// CheckpointFile also receives every signed checkpoint (JSON lines): keep it somewhere
+	// the store's writer cannot rewrite, and a truncation of the whole tail is found.
+	CheckpointFile string
+	// FailOpen forwards requests whose record could not be written. Off by default: a
+	// request that cannot be recorded is refused.
+	FailOpen bool
+	// Values is how argument values are recorded unless a field rule says otherwise:
+	// hash (default; keyed HMAC), clear or omit.
+	Values string
+	// Fields are per server/tool/path exceptions, first match wins.
+	Fields []AuditField
+}
+
+// AuditField is one value rule.
+type AuditField struct {
+	Server, Tool, Path, Mode string
+}
+
+func auditKeys() []string {
+	return []string{"enabled", "path", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "fail_open", "values", "fields"}
+}
+
+func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
+	f := d.fields(n, path, auditKeys()...)
+	if f == nil {
+		return
+	}
+	if e, ok := f["enabled"]; ok {
+		a.Enabled, _ = d.boolean(e.val, join(path, "enabled"))
+	}
+	if e, ok := f["path"]; ok {
+		if s, ok := d.str(e.val, join(path, "path")); ok && s != "" {
+			a.Path = d.abs(s)
+		}
+	}
+	if e, ok := f["chain"]; ok {
+		p := join(path, "chain")
+		if s, ok := d.str(e.val, p); ok {
+			if !ruleNameRE.MatchString(s) {
+				d.add(e.val, p, "%q must match %s", s, ruleNameRE)
+			}
+			a.Chain = s
+		}
+	}
+	if e, ok := f["checkpoint_every"]; ok {
+		if v, ok := d.integer(e.val, join(path, "checkpoint_every")); ok && d.positive(e.val, join(path, "checkpoint_every"), int64(v)) {
+			a.CheckpointEvery = v
+		}
+	}
+	if e, ok := f["checkpoint_interval"]; ok {
+		a.CheckpointInterval, _ = d.nonNegDuration(e.val, join(path, "checkpoint_interval"))
+	}
+	if e, ok := f["checkpoint_file"]; ok {
+		if s, ok := d.str(e.val, join(path, "checkpoint_file")); ok && s != "" {
+			a.CheckpointFile = d.abs(s)
+		}
+	}
+	if e, ok := f["fail_open"]; ok {
+		a.FailOpen, _ = d.boolean(e.val, join(path, "fail_open"))
+	}
+	if e, ok := f["values"]; ok {
+		a.Values, _ = d.oneOf(e.val, join(path, "values"), "hash", "clear", "omit")
+	}
+	if e, ok := f["fields"]; ok {
+		p := join(path, "fields")
+		v := deref(e.val)
+		if v == nil || v.Kind != yaml.SequenceNode {
+			d.add(e.val, p, "must be a list of {server, tool, path, mode}, not %s", describe(e.val))
+			return
+		}
+		for i, item := range v.Content {
+			ip := index(p, i)
+			ff := d.fields(item, ip, "server", "tool", "path", "mode")
+			if ff == nil {
+				continue
+			}
+			var af AuditField
+			for key, dst := range map[string]*string{"server": &af.Server, "tool": &af.Tool, "path": &af.Path} {
+				if fe, ok := ff[key]; ok {
+					*dst, _ = d.str(fe.val, join(ip, key))
+				}
+			}
+			if fe, ok := ff["mode"]; ok {
+				af.Mode, _ = d.oneOf(fe.val, join(ip, "mode"), "hash", "clear", "omit")
+			} else {
+				d.add(item, join(ip, "mode"), "required (hash, clear or omit)")
+			}
+			a.Fields = append(a.Fields, af)
+		}
+	}
+}

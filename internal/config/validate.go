@@ -14,7 +14,7 @@ import (
 
 // Key lists per section, in reference.yaml order.
 func topKeys() []string {
-	return []string{"listen", "limits", "log", "gateway", "data_dir", "auth", "identity", "policy", "upstreams"}
+	return []string{"listen", "limits", "log", "gateway", "data_dir", "auth", "identity", "policy", "audit", "upstreams"}
 }
 
 func listenKeys() []string {
@@ -91,6 +91,10 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 	if e, ok := f["policy"]; ok {
 		cfg.Policy = &Policy{}
 		d.policy(e.val, "policy", cfg.Policy)
+	}
+	cfg.Audit.Enabled = true
+	if e, ok := f["audit"]; ok {
+		d.audit(e.val, "audit", &cfg.Audit)
 	}
 	sep := cfg.Gateway.Separator // "" if invalid: the name check is then skipped
 	if !d.set["gateway.separator"] {

@@ -179,11 +179,15 @@ func (g *Gateway) forward(ctx context.Context, s *Session, msg *jsonrpc.Message,
 	if err := g.pipe.Run(ctx, env); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	resp, err := g.call(ctx, s, msg, st, srv, env.Params)
 	if err != nil {
+		g.auditOutcome(env, start, nil, err)
 		return nil, err
 	}
-	return g.respond(ctx, s, msg, srv, name, resp, env)
+	out, err := g.respond(ctx, s, msg, srv, name, resp, env)
+	g.auditOutcome(env, start, out, err)
+	return out, err
 }
 
 // call sends msg (with params) on the session's leg to srv and waits for the response.

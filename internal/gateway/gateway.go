@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/internal/audit"
 	"gatehouse/internal/identity"
 	"gatehouse/internal/policy"
 	"log/slog"
@@ -49,6 +50,11 @@ type Options struct {
 	Logger    *slog.Logger
 	// Policy decides who may use what; nil denies everything (no policy configured).
 	Policy *policy.Policy
+	// Audit records every decision and outcome; nil records nothing.
+	Audit *audit.Auditor
+	// AuditFailOpen forwards requests whose record could not be written (an explicit,
+	// logged configuration choice); by default they are refused.
+	AuditFailOpen bool
 	// ParkTTL bounds how long a call parked for a stateless client's input_required round
 	// waits for the client's retry; 0 means 5 minutes.
 	ParkTTL time.Duration
@@ -65,6 +71,8 @@ type Gateway struct {
 	plain         *server // the server whose names carry no prefix, if any
 	pipe          *Pipeline
 	pol           atomic.Pointer[policy.Policy]
+	audit         *audit.Auditor
+	auditFailOpen bool
 	cursorKey     []byte
 	parkTTL       time.Duration
 
@@ -128,6 +136,7 @@ func New(opts Options) (*Gateway, error) {
 		pol, _ = policy.Compile(nil, nil)
 	}
 	g.pol.Store(pol)
+	g.audit, g.auditFailOpen = opts.Audit, opts.AuditFailOpen
 	g.pipe = newPipeline(g)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	return g, nil

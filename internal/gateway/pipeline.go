@@ -47,6 +47,8 @@ type Envelope struct {
 	Decision *policy.Decision
 	// Req is, on an upstream's response, the envelope of the request it answers.
 	Req *Envelope
+	// AuditSeq is the sequence number of the request's audit record (0 if none).
+	AuditSeq int64
 	// Out, when a stage sets it, replaces the message bytes from then on.
 	Out []byte
 }
@@ -71,6 +73,9 @@ type Stage struct {
 // policy, inspection, audit) add their stages here, in newPipeline, and nowhere else.
 type Pipeline struct {
 	stages []Stage
+	// record runs after the stages on every routed client request, refused or not: each
+	// decision is recorded, and a request is forwarded only once its record is durable.
+	record func(ctx context.Context, env *Envelope, refused error) error
 	logger *slog.Logger
 }
 
@@ -86,19 +91,27 @@ func newPipeline(g *Gateway) *Pipeline {
 			// Identity is established by the transport before a session exists, and every
 			// envelope carries it through its session.
 			{Name: "policy", Run: g.checkPolicy},
-			// inspection and audit stages go here, in this order.
+			// inspection stages go here.
 		},
+		// Last, whatever the stages decided: the audit record.
+		record: g.auditRequest,
 	}
 }
 
-// Run passes env through every stage in order and stops at the first refusal.
+// Run passes env through every stage in order and stops at the first refusal; then it
+// records the decision (routed client requests).
 func (p *Pipeline) Run(ctx context.Context, env *Envelope) (err error) {
 	for _, st := range p.stages {
-		if err := p.runStage(ctx, st, env); err != nil {
-			return err
+		if err = p.runStage(ctx, st, env); err != nil {
+			break
 		}
 	}
-	return nil
+	if p.record != nil {
+		if rerr := p.record(ctx, env, err); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	return err
 }
 
 func (p *Pipeline) runStage(ctx context.Context, st Stage, env *Envelope) (err error) {

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"gatehouse/internal/audit"
+	"gatehouse/internal/config"
+)
+
+// auditParts are the audit trail's pieces, owned by the App.
+type auditParts struct {
+	store   *audit.SQLite
+	auditor *audit.Auditor
+}
+
+// ChainName is this gateway's chain: audit.chain, else the host name.
+func ChainName(cfg *config.Config) string {
+	if cfg.Audit.Chain != "" {
+		return cfg.Audit.Chain
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "gatehouse"
+}
+
+// OpenAudit opens the store and keys of cfg and starts an Auditor (the gateway, and the CLI
+// for administrative records). The caller closes both.
+func OpenAudit(cfg *config.Config, logger *slog.Logger) (*audit.SQLite, *audit.Auditor, error) {
+	key, created, err := audit.LoadOrCreateSigningKey(cfg.DataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	if created {
+		logger.Warn("created the audit signing key; give its public half to whoever verifies the trail",
+			"file", cfg.DataDir+"/"+audit.SigningKeyFile, "public_key", audit.PublicKeyString(key.Public().(ed25519.PublicKey)))
+	}
+	hk, err := audit.LoadOrCreateHMACKey(cfg.DataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit value key: %w", err)
+	}
+	st, err := audit.OpenSQLite(cfg.Audit.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	rules := make([]audit.FieldRule, len(cfg.Audit.Fields))
+	for i, f := range cfg.Audit.Fields {
+		rules[i] = audit.FieldRule{Server: f.Server, Tool: f.Tool, Path: f.Path, Mode: f.Mode}
+	}
+	a, err := audit.New(audit.Config{
+		Store: st, Chain: ChainName(cfg), Key: key, Valuer: audit.NewValuer(hk, rules, cfg.Audit.Values),
+		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointInterval.Std(),
+		CheckpointFile: cfg.Audit.CheckpointFile, Logger: logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, a, nil
+}
+
+// AdminRecord writes an administrative event durably (key changes, reloads).
+func AdminRecord(a *audit.Auditor, subject, event string, detail any) error {
+	b, _ := json.Marshal(detail)
+	return a.Write(context.Background(), &audit.Record{Time: time.Now(), Kind: audit.KindAdmin, Subject: subject, Event: event, Detail: b})
+}
+
+// SigningPublicKey returns the public half of the audit signing key in cfg's data directory.
+func SigningPublicKey(cfg *config.Config) (ed25519.PublicKey, error) {
+	key, _, err := audit.LoadOrCreateSigningKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	return key.Public().(ed25519.PublicKey), nil
+}

@@ -1,0 +1,266 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newStore(t *testing.T) (*SQLite, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	st, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+func newKey(t *testing.T) ed25519.PrivateKey {
+	t.Helper()
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// fill writes n records through an Auditor with checkpoints every `every` records.
+func fill(t *testing.T, st Store, key ed25519.PrivateKey, n, every int, file string) {
+	t.Helper()
+	a, err := New(Config{Store: st, Chain: "gw-1", Key: key, CheckpointEvery: every, CheckpointFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := a.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest, Subject: "alice", Method: "tools/call", Server: "s", Target: fmt.Sprintf("tool-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Close()
+}
+
+func verifyOne(t *testing.T, st Store, pub ed25519.PublicKey, extra []Checkpoint) ChainReport {
+	t.Helper()
+	reps, err := Verify(context.Background(), st, pub, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 {
+		t.Fatalf("%d chains", len(reps))
+	}
+	return reps[0]
+}
+
+func TestVerifyFindsTampering(t *testing.T) {
+	tests := []struct {
+		name    string
+		tamper  func(db *sql.DB)
+		badSeq  int64
+		problem string
+	}{
+		{"untouched", func(*sql.DB) {}, 0, ""},
+		{"changed field", func(db *sql.DB) {
+			db.Exec(`UPDATE records SET body = replace(body, '"subject":"alice"', '"subject":"bob"') WHERE seq = 7`)
+		}, 7, "was changed"},
+		{"changed and rehashed, chain recomputed after it", func(db *sql.DB) { rewriteFrom(t, db, 7) }, 10, "does not match the checkpoint"},
+		{"deleted record", func(db *sql.DB) { db.Exec(`DELETE FROM records WHERE seq = 12`) }, 12, "missing (deleted)"},
+		{"inserted record", func(db *sql.DB) {
+			db.Exec(`UPDATE records SET seq = seq + 1000 WHERE seq >= 15`)
+			db.Exec(`UPDATE records SET seq = seq - 999 WHERE seq >= 1015`)
+			db.Exec(`INSERT INTO records (chain, seq, time, kind, body, hash) SELECT chain, 15, time, kind, body, hash FROM records WHERE seq = 3`)
+		}, 15, ""},
+		{"reordered", func(db *sql.DB) {
+			db.Exec(`UPDATE records SET seq = -1 WHERE seq = 4`)
+			db.Exec(`UPDATE records SET seq = 4 WHERE seq = 5`)
+			db.Exec(`UPDATE records SET seq = 5 WHERE seq = -1`)
+		}, 4, ""},
+		{"truncated behind the last checkpoint", func(db *sql.DB) { db.Exec(`DELETE FROM records WHERE seq > 17`) }, 18, "truncated"},
+		{"forged checkpoint", func(db *sql.DB) { db.Exec(`UPDATE checkpoints SET head = 'ff' WHERE seq = 10`) }, 10, "signature is not valid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, path := newStore(t)
+			key := newKey(t)
+			fill(t, st, key, 25, 10, "")
+			db, err := sql.Open("sqlite", "file:"+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.tamper(db)
+			db.Close()
+			rep := verifyOne(t, st, key.Public().(ed25519.PublicKey), nil)
+			if tt.badSeq == 0 {
+				if !rep.OK || rep.Records != 25 || rep.SignedUpTo != 25 {
+					t.Fatalf("clean chain: %+v", rep)
+				}
+				return
+			}
+			if rep.OK || rep.BadSeq != tt.badSeq || !strings.Contains(rep.Problem, tt.problem) {
+				t.Fatalf("got %+v, want first bad record %d (%q)", rep, tt.badSeq, tt.problem)
+			}
+		})
+	}
+}
+
+// rewriteFrom changes record seq and recomputes every hash after it, as an attacker without
+// the signing key could: only the signed checkpoints catch it.
+func rewriteFrom(t *testing.T, db *sql.DB, from int64) {
+	var prev string
+	db.QueryRow(`SELECT hash FROM records WHERE seq = ?`, from-1).Scan(&prev)
+	rows, _ := db.Query(`SELECT seq, body FROM records WHERE seq >= ? ORDER BY seq`, from)
+	type row struct {
+		seq  int64
+		body []byte
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		rows.Scan(&r.seq, &r.body)
+		all = append(all, r)
+	}
+	rows.Close()
+	for _, r := range all {
+		var rec Record
+		json.Unmarshal(r.body, &rec)
+		if r.seq == from {
+			rec.Subject = "bob"
+		}
+		rec.Prev = prev
+		body, _ := rec.body()
+		h := chainHash(prev, body)
+		db.Exec(`UPDATE records SET body = ?, hash = ? WHERE seq = ?`, body, h, r.seq)
+		prev = h
+	}
+}
+
+func TestExternalCheckpointsCatchTailTruncation(t *testing.T) {
+	st, path := newStore(t)
+	key := newKey(t)
+	file := filepath.Join(t.TempDir(), "checkpoints.jsonl")
+	fill(t, st, key, 30, 10, file)
+	db, _ := sql.Open("sqlite", "file:"+path)
+	// Delete the tail and the store's own checkpoints for it: the store alone looks fine.
+	db.Exec(`DELETE FROM records WHERE seq > 20`)
+	db.Exec(`DELETE FROM checkpoints WHERE seq > 20`)
+	db.Close()
+	pub := key.Public().(ed25519.PublicKey)
+	if rep := verifyOne(t, st, pub, nil); !rep.OK {
+		t.Fatalf("store alone: %+v", rep)
+	}
+	f, _ := os.Open(file)
+	cps, err := ReadCheckpoints(f)
+	f.Close()
+	if err != nil || len(cps) < 3 {
+		t.Fatalf("checkpoint file: %d, %v", len(cps), err)
+	}
+	if rep := verifyOne(t, st, pub, cps); rep.OK || !strings.Contains(rep.Problem, "truncated") {
+		t.Fatalf("with the external checkpoints: %+v", rep)
+	}
+	// And another key's signature is not accepted.
+	if rep := verifyOne(t, st, newKey(t).Public().(ed25519.PublicKey), nil); rep.OK {
+		t.Fatal("verified with the wrong public key")
+	}
+}
+
+func TestGroupCommitKeepsOneChain(t *testing.T) {
+	st, _ := newStore(t)
+	key := newKey(t)
+	a, err := New(Config{Store: st, Chain: "gw-1", Key: key, CheckpointEvery: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second writer on the same chain (as the CLI is, next to a running gateway).
+	b, _ := New(Config{Store: st, Chain: "gw-1", Key: key})
+	var wg sync.WaitGroup
+	for w := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wr := a
+			if w%4 == 0 {
+				wr = b
+			}
+			for i := range 25 {
+				if err := wr.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest, Subject: fmt.Sprint("w", w), Target: fmt.Sprint(i)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	a.Close()
+	b.Close()
+	rep := verifyOne(t, st, key.Public().(ed25519.PublicKey), nil)
+	if !rep.OK || rep.Records != 1000 || rep.LastSeq != 1000 {
+		t.Fatalf("%+v", rep)
+	}
+	var n int
+	st.Query(context.Background(), Filter{Subject: "w3"}, func(*Record) error { n++; return nil })
+	if n != 25 {
+		t.Errorf("query by subject: %d records, want 25", n)
+	}
+}
+
+func TestWriteFailsClosed(t *testing.T) {
+	st, _ := newStore(t)
+	a, _ := New(Config{Store: st, Chain: "c", Key: newKey(t)})
+	defer a.Close()
+	if err := a.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close() // the store goes away
+	err := a.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest})
+	if err == nil || !strings.Contains(err.Error(), "audit trail unavailable") {
+		t.Fatalf("write to a closed store: %v", err)
+	}
+	if ok, why := a.Healthy(); ok || why == "" {
+		t.Fatalf("health after a failed write: %v %q", ok, why)
+	}
+}
+
+func TestValuer(t *testing.T) {
+	v := NewValuer([]byte("0123456789abcdef0123456789abcdef"), []FieldRule{
+		{Server: "mail", Tool: "send", Path: "to", Mode: ModeClear},
+		{Tool: "*", Path: "password", Mode: ModeOmit},
+		{Server: "mail", Tool: "send", Path: "attachments.*.name", Mode: ModeClear},
+	}, "")
+	got := v.Arguments("mail", "send", []byte(`{"to":"a@example.com","body":"secret words","password":"p","attachments":[{"name":"x.pdf","data":"AAAA"}],"n":12345678901234567890}`))
+	var m map[string]any
+	json.Unmarshal(got, &m)
+	if m["to"] != "a@example.com" {
+		t.Errorf("clear field: %v", m["to"])
+	}
+	if _, ok := m["password"]; ok {
+		t.Error("omitted field kept")
+	}
+	if s, _ := m["body"].(string); !strings.HasPrefix(s, "hmac-sha256:") || strings.Contains(string(got), "secret words") {
+		t.Errorf("hashed field: %v", m["body"])
+	}
+	att := m["attachments"].([]any)[0].(map[string]any)
+	if att["name"] != "x.pdf" || att["data"] == "AAAA" {
+		t.Errorf("attachment: %v", att)
+	}
+	// Equal values correlate; another server's same field is hashed.
+	again := v.Arguments("other", "send", []byte(`{"body":"secret words","to":"a@example.com"}`))
+	var m2 map[string]any
+	json.Unmarshal(again, &m2)
+	if m2["body"] != m["body"] || m2["to"] == "a@example.com" {
+		t.Errorf("correlation / scope: %s", again)
+	}
+	if !bytes.Equal(v.Arguments("s", "t", nil), nil) {
+		t.Error("no arguments should record nothing")
+	}
+}

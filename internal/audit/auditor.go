@@ -1,0 +1,237 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures an Auditor.
+type Config struct {
+	Store              Store
+	Chain              string             // this gateway's chain (one per replica)
+	Key                ed25519.PrivateKey // signs checkpoints
+	Valuer             *Valuer
+	CheckpointEvery    int           // records between checkpoints; default 1000
+	CheckpointInterval time.Duration // at most this long between checkpoints while records arrive; default 10s
+	CheckpointFile     string        // also append each checkpoint here (JSON lines), outside the store
+	Logger             *slog.Logger
+}
+
+// ErrUnavailable wraps every failure to make a record durable.
+var ErrUnavailable = errors.New("audit trail unavailable")
+
+// Auditor group-commits records to a Store and signs checkpoints. Its goroutine is started
+// by New and ended by Close.
+type Auditor struct {
+	cfg     Config
+	logger  *slog.Logger
+	ch      chan *pending
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	healthy atomic.Bool
+	lastErr atomic.Value // string
+	written atomic.Int64
+}
+
+type pending struct {
+	rec  *Record
+	done chan error // nil: nobody waits
+}
+
+// New starts an Auditor.
+func New(cfg Config) (*Auditor, error) {
+	if cfg.Store == nil || cfg.Chain == "" || cfg.Key == nil {
+		return nil, errors.New("audit: store, chain and key are required")
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = 1000
+	}
+	if cfg.CheckpointInterval <= 0 {
+		cfg.CheckpointInterval = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Auditor{cfg: cfg, logger: cfg.Logger, ch: make(chan *pending, 4096), stop: make(chan struct{}), done: make(chan struct{})}
+	a.healthy.Store(true)
+	go a.run()
+	return a, nil
+}
+
+// Chain is the auditor's chain name.
+func (a *Auditor) Chain() string { return a.cfg.Chain }
+
+// Valuer is how arguments are recorded.
+func (a *Auditor) Valuer() *Valuer { return a.cfg.Valuer }
+
+// Write appends rec and returns once it is durable. It is detached from ctx's
+// cancellation: a client that goes away cannot drop its own record.
+func (a *Auditor) Write(ctx context.Context, rec *Record) error {
+	p := &pending{rec: rec, done: make(chan error, 1)}
+	select {
+	case a.ch <- p:
+	case <-a.stop:
+		return fmt.Errorf("%w: the gateway is shutting down", ErrUnavailable)
+	}
+	return <-p.done
+}
+
+// Enqueue appends rec without waiting for it (outcome records: the request they belong to is
+// already durable).
+func (a *Auditor) Enqueue(rec *Record) {
+	select {
+	case a.ch <- &pending{rec: rec}:
+	case <-a.stop:
+	}
+}
+
+// Healthy reports whether the last write succeeded, and why not.
+func (a *Auditor) Healthy() (bool, string) {
+	if a.healthy.Load() {
+		return true, ""
+	}
+	s, _ := a.lastErr.Load().(string)
+	return false, s
+}
+
+// Written is the number of records made durable by this Auditor.
+func (a *Auditor) Written() int64 { return a.written.Load() }
+
+// Close writes what is queued, signs a last checkpoint and stops. It does not close the
+// store.
+func (a *Auditor) Close() {
+	a.once.Do(func() {
+		close(a.stop)
+		<-a.done
+	})
+}
+
+func (a *Auditor) run() {
+	defer close(a.done)
+	tick := time.NewTicker(a.cfg.CheckpointInterval)
+	defer tick.Stop()
+	since := 0 // records since the last checkpoint
+	batch := make([]*pending, 0, 256)
+	for {
+		batch = batch[:0]
+		select {
+		case p := <-a.ch:
+			batch = append(batch, p)
+		case <-tick.C:
+			if since > 0 {
+				a.checkpoint()
+				since = 0
+			}
+			continue
+		case <-a.stop:
+			// Drain what is queued, then a last checkpoint.
+			for {
+				select {
+				case p := <-a.ch:
+					batch = append(batch, p)
+					continue
+				default:
+				}
+				break
+			}
+			if len(batch) > 0 {
+				a.commit(batch)
+			}
+			a.checkpoint()
+			return
+		}
+	more: // group commit: everything queued meanwhile goes into the same transaction
+		for len(batch) < cap(batch) {
+			select {
+			case p := <-a.ch:
+				batch = append(batch, p)
+			default:
+				break more
+			}
+		}
+		if a.commit(batch) {
+			since += len(batch)
+			if since >= a.cfg.CheckpointEvery {
+				a.checkpoint()
+				since = 0
+			}
+		}
+	}
+}
+
+func (a *Auditor) commit(batch []*pending) bool {
+	recs := make([]*Record, len(batch))
+	for i, p := range batch {
+		recs[i] = p.rec
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err := a.cfg.Store.Append(ctx, a.cfg.Chain, recs)
+	cancel()
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		if a.healthy.Swap(false) {
+			a.logger.Error("AUDIT STORE FAILING: requests are refused until records can be written", "err", err)
+		}
+		a.lastErr.Store(err.Error())
+	} else {
+		if !a.healthy.Swap(true) {
+			a.logger.Warn("audit store writing again")
+		}
+		a.written.Add(int64(len(batch)))
+	}
+	for _, p := range batch {
+		if p.done != nil {
+			p.done <- err
+		}
+	}
+	return err == nil
+}
+
+func (a *Auditor) checkpoint() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	seq, head, err := a.cfg.Store.Head(ctx, a.cfg.Chain)
+	if err != nil || seq == 0 {
+		return
+	}
+	cp := Checkpoint{Chain: a.cfg.Chain, Seq: seq, Head: head, Time: time.Now()}
+	cp.Sign(a.cfg.Key)
+	if err := a.cfg.Store.AddCheckpoint(ctx, cp); err != nil {
+		a.logger.Error("audit checkpoint not stored", "err", err)
+		return
+	}
+	if a.cfg.CheckpointFile != "" {
+		if err := appendLine(a.cfg.CheckpointFile, cp); err != nil {
+			a.logger.Error("audit checkpoint not written to the checkpoint file", "file", a.cfg.CheckpointFile, "err", err)
+		}
+	}
+}
+
+func appendLine(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

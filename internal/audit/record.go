@@ -1,0 +1,85 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// Kinds of record.
+const (
+	KindRequest       = "request"        // a client request, and the decision on it
+	KindOutcome       = "outcome"        // what came of a forwarded request
+	KindServerRequest = "server_request" // an upstream's request to a client (sampling, elicitation, roots)
+	KindAdmin         = "admin"          // configuration reloads, key changes, prunes
+)
+
+// Record is one audit record. Seq, Chain, Prev and Hash are set by the store.
+type Record struct {
+	Seq   int64     `json:"seq"`
+	Chain string    `json:"chain"`
+	Time  time.Time `json:"time"`
+	Kind  string    `json:"kind"`
+	Ref   int64     `json:"ref,omitempty"` // an outcome's request record
+
+	// Who.
+	Subject    string   `json:"subject,omitempty"`
+	Tenant     string   `json:"tenant,omitempty"`
+	ClientID   string   `json:"client_id,omitempty"`
+	Roles      []string `json:"roles,omitempty"`
+	AuthMethod string   `json:"auth_method,omitempty"`
+	Session    string   `json:"session,omitempty"`
+	Remote     string   `json:"remote,omitempty"`
+
+	// What.
+	Method    string          `json:"method,omitempty"`
+	Server    string          `json:"server,omitempty"`
+	Target    string          `json:"target,omitempty"` // tool or prompt name, or resource URI
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+
+	// The decision.
+	Decision string   `json:"decision,omitempty"` // allow, deny, require_approval
+	Rules    []string `json:"rules,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	Findings []string `json:"findings,omitempty"`
+
+	// The outcome.
+	Outcome        string  `json:"outcome,omitempty"` // result, error, upstream_error, refused
+	ErrorCode      int     `json:"error_code,omitempty"`
+	LatencyMs      float64 `json:"latency_ms,omitempty"`
+	ResponseBytes  int     `json:"response_bytes,omitempty"`
+	ResponseDigest string  `json:"response_digest,omitempty"` // sha256:HEX of the response bytes
+
+	// Admin events.
+	Event  string          `json:"event,omitempty"`
+	Detail json.RawMessage `json:"detail,omitempty"`
+
+	Prev string `json:"prev"`
+	Hash string `json:"hash,omitempty"`
+}
+
+// body is the canonical JSON the hash covers: the record without its hash.
+func (r *Record) body() ([]byte, error) {
+	c := *r
+	c.Hash = ""
+	c.Time = c.Time.UTC()
+	return json.Marshal(&c)
+}
+
+// chainHash is SHA-256(prev || body) in hex.
+func chainHash(prev string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Genesis is the Prev of a chain's first record.
+const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// Digest is the response digest format: sha256:HEX.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

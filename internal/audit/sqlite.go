@@ -1,0 +1,254 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+)
+
+// SQLite is the embedded store: one file in the data directory, WAL journal, every commit
+// synced (synchronous=FULL).
+type SQLite struct {
+	db   *sql.DB
+	path string
+}
+
+const sqliteSchema = `
+CREATE TABLE IF NOT EXISTS records (
+	chain    TEXT    NOT NULL,
+	seq      INTEGER NOT NULL,
+	time     TEXT    NOT NULL,
+	kind     TEXT    NOT NULL,
+	subject  TEXT    NOT NULL DEFAULT '',
+	tenant   TEXT    NOT NULL DEFAULT '',
+	server   TEXT    NOT NULL DEFAULT '',
+	target   TEXT    NOT NULL DEFAULT '',
+	decision TEXT    NOT NULL DEFAULT '',
+	outcome  TEXT    NOT NULL DEFAULT '',
+	body     BLOB    NOT NULL,
+	hash     TEXT    NOT NULL,
+	PRIMARY KEY (chain, seq)
+);
+CREATE INDEX IF NOT EXISTS records_time ON records (time);
+CREATE TABLE IF NOT EXISTS checkpoints (
+	chain TEXT    NOT NULL,
+	seq   INTEGER NOT NULL,
+	head  TEXT    NOT NULL,
+	time  TEXT    NOT NULL,
+	sig   TEXT    NOT NULL,
+	PRIMARY KEY (chain, seq)
+);`
+
+// OpenSQLite opens (creating if needed) the store at path.
+func OpenSQLite(path string) (*SQLite, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate") // writers serialise at BEGIN, so the head read is current
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Exec(sqliteSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("audit store %s: %w", path, err)
+	}
+	os.Chmod(path, 0o600)
+	return &SQLite{db: db, path: path}, nil
+}
+
+// Close implements Store.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+// Append implements Store.
+func (s *SQLite) Append(ctx context.Context, chain string, recs []*Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("audit store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	seq, prev, err := head(ctx, tx, chain)
+	if err != nil {
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO records (chain, seq, time, kind, subject, tenant, server, target, decision, outcome, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("audit store: %w", err)
+	}
+	defer stmt.Close()
+	for _, r := range recs {
+		seq++
+		r.Seq, r.Chain, r.Prev, r.Hash = seq, chain, prev, ""
+		body, err := r.body()
+		if err != nil {
+			return err
+		}
+		r.Hash = chainHash(prev, body)
+		if _, err := stmt.ExecContext(ctx, chain, seq, r.Time.UTC().Format(time.RFC3339Nano), r.Kind, r.Subject, r.Tenant, r.Server, r.Target, r.Decision, r.Outcome, body, r.Hash); err != nil {
+			return fmt.Errorf("audit store: insert: %w", err)
+		}
+		prev = r.Hash
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("audit store: commit: %w", err)
+	}
+	return nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func head(ctx context.Context, q querier, chain string) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM records WHERE chain = ? ORDER BY seq DESC LIMIT 1`, chain).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, Genesis, nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("audit store: head: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// Head implements Store.
+func (s *SQLite) Head(ctx context.Context, chain string) (int64, string, error) {
+	return head(ctx, s.db, chain)
+}
+
+// AddCheckpoint implements Store.
+func (s *SQLite) AddCheckpoint(ctx context.Context, cp Checkpoint) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO checkpoints (chain, seq, head, time, sig) VALUES (?,?,?,?,?)`,
+		cp.Chain, cp.Seq, cp.Head, cp.Time.UTC().Format(time.RFC3339Nano), cp.Sig)
+	if err != nil {
+		return fmt.Errorf("audit store: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Chains implements Store.
+func (s *SQLite) Chains(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT chain FROM records UNION SELECT DISTINCT chain FROM checkpoints ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Scan implements Store.
+func (s *SQLite) Scan(ctx context.Context, chain string, fn func(seq int64, body []byte, hash string) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, body, hash FROM records WHERE chain = ? ORDER BY seq`, chain)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var body []byte
+		var hash string
+		if err := rows.Scan(&seq, &body, &hash); err != nil {
+			return err
+		}
+		if err := fn(seq, body, hash); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Checkpoints implements Store.
+func (s *SQLite) Checkpoints(ctx context.Context, chain string) ([]Checkpoint, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, head, time, sig FROM checkpoints WHERE chain = ? ORDER BY seq`, chain)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Checkpoint
+	for rows.Next() {
+		cp := Checkpoint{Chain: chain}
+		var ts string
+		if err := rows.Scan(&cp.Seq, &cp.Head, &ts, &cp.Sig); err != nil {
+			return nil, err
+		}
+		cp.Time, _ = time.Parse(time.RFC3339Nano, ts)
+		out = append(out, cp)
+	}
+	return out, rows.Err()
+}
+
+// Query implements Store.
+func (s *SQLite) Query(ctx context.Context, f Filter, fn func(*Record) error) error {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if !f.Since.IsZero() {
+		add("time >= ?", f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		add("time < ?", f.Until.UTC().Format(time.RFC3339Nano))
+	}
+	for col, v := range map[string]string{"subject": f.Subject, "tenant": f.Tenant, "server": f.Server, "target": f.Target,
+		"decision": f.Decision, "outcome": f.Outcome, "kind": f.Kind} {
+		if v != "" {
+			add(col+" = ?", v)
+		}
+	}
+	q := `SELECT body, hash FROM records`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY time, chain, seq"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var body []byte
+		var hash string
+		if err := rows.Scan(&body, &hash); err != nil {
+			return err
+		}
+		var r Record
+		if err := json.Unmarshal(body, &r); err != nil {
+			return err
+		}
+		r.Hash = hash
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

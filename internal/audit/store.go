@@ -1,0 +1,42 @@
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps chains of records and their checkpoints. Implementations: SQLite (embedded
+// default) and, for deployments with several replicas, PostgreSQL.
+type Store interface {
+	// Append assigns each record its Seq, Prev and Hash, continuing the chain's head as
+	// stored (read inside the write transaction), and returns once all are durable.
+	Append(ctx context.Context, chain string, recs []*Record) error
+	// AddCheckpoint stores a signed checkpoint.
+	AddCheckpoint(ctx context.Context, cp Checkpoint) error
+	// Head is the chain's last sequence number and hash (0 and Genesis when empty).
+	Head(ctx context.Context, chain string) (int64, string, error)
+	// Chains lists the chains in the store.
+	Chains(ctx context.Context) ([]string, error)
+	// Scan calls fn for every record of chain in sequence order, with its stored body and
+	// hash.
+	Scan(ctx context.Context, chain string, fn func(seq int64, body []byte, hash string) error) error
+	// Checkpoints lists chain's checkpoints in sequence order.
+	Checkpoints(ctx context.Context, chain string) ([]Checkpoint, error)
+	// Query calls fn for the records matching f, oldest first.
+	Query(ctx context.Context, f Filter, fn func(*Record) error) error
+	// Close releases the store.
+	Close() error
+}
+
+// Filter selects records; zero fields match everything.
+type Filter struct {
+	Since, Until time.Time
+	Subject      string
+	Tenant       string
+	Server       string
+	Target       string
+	Decision     string
+	Outcome      string
+	Kind         string
+	Limit        int
+}

@@ -1,0 +1,143 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+)
+
+// Modes of an audited value.
+const (
+	ModeHash  = "hash"  // keyed hash: equal values correlate, nothing is readable (default)
+	ModeClear = "clear" // kept as sent
+	ModeOmit  = "omit"  // left out
+)
+
+// FieldRule chooses the mode of the argument values at Path (dotted; "*" matches any key or
+// element; a rule covers everything below its path) of Tool on Server ("*" or "" for any).
+type FieldRule struct {
+	Server, Tool, Path, Mode string
+}
+
+// Valuer turns a call's arguments into what the audit record keeps.
+type Valuer struct {
+	key   []byte
+	rules []FieldRule
+	def   string
+}
+
+// NewValuer returns a Valuer hashing with key; rules are tried in order, the first that
+// matches decides, and values no rule covers get def (ModeHash if "").
+func NewValuer(key []byte, rules []FieldRule, def string) *Valuer {
+	if def == "" {
+		def = ModeHash
+	}
+	return &Valuer{key: key, rules: rules, def: def}
+}
+
+// HashValue is the keyed hash of one JSON value, as it appears in records.
+func (v *Valuer) HashValue(raw []byte) string {
+	m := hmac.New(sha256.New, v.key)
+	m.Write(raw)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+// Arguments applies the field rules to raw (a JSON object), keeping its structure.
+func (v *Valuer) Arguments(server, tool string, raw []byte) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var rules []FieldRule
+	for _, r := range v.rules {
+		if (r.Server == "" || r.Server == "*" || r.Server == server) && (r.Tool == "" || r.Tool == "*" || r.Tool == tool) {
+			rules = append(rules, r)
+		}
+	}
+	if len(rules) == 0 && v.def == ModeClear {
+		return append(json.RawMessage(nil), raw...)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return json.RawMessage(`"` + v.HashValue(raw) + `"`) // not JSON: hashed whole
+	}
+	out, keep := v.walk(doc, nil, rules)
+	if !keep {
+		return nil
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+func (v *Valuer) mode(path []string, rules []FieldRule) string {
+	for _, r := range rules {
+		if covers(strings.Split(r.Path, "."), path) {
+			return r.Mode
+		}
+	}
+	return ""
+}
+
+// covers reports whether rule path rp is a prefix of path p (with "*" wildcards).
+func covers(rp, p []string) bool {
+	if len(rp) == 1 && rp[0] == "" {
+		return true // the whole value
+	}
+	if len(rp) > len(p) {
+		return false
+	}
+	for i, s := range rp {
+		if s != "*" && s != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// walk returns the audited form of val at path, and whether to keep it at all.
+func (v *Valuer) walk(val any, path []string, rules []FieldRule) (any, bool) {
+	mode := v.mode(path, rules)
+	switch mode {
+	case ModeOmit:
+		return nil, false
+	case ModeClear:
+		return val, true
+	}
+	switch x := val.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if nv, keep := v.walk(e, append(path[:len(path):len(path)], k), rules); keep {
+				out[k] = nv
+			}
+		}
+		return out, true
+	case []any:
+		out := make([]any, 0, len(x))
+		for i, e := range x {
+			if nv, keep := v.walk(e, append(path[:len(path):len(path)], itoa(i)), rules); keep {
+				out = append(out, nv)
+			}
+		}
+		return out, true
+	}
+	if mode == "" && v.def != ModeHash {
+		if v.def == ModeOmit {
+			return nil, false
+		}
+		return val, true
+	}
+	b, _ := json.Marshal(val)
+	return v.HashValue(b), true
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}

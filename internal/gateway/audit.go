@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gatehouse/internal/audit"
+	"gatehouse/internal/jsonrpc"
+)
+
+// CodeAuditUnavailable refuses a request whose audit record could not be made durable: the
+// gateway does not forward what it could not record.
+const CodeAuditUnavailable = -32006
+
+// auditRequest records the decision on a routed client request and waits until the record
+// is durable. A write that fails refuses the request, unless the configuration chose to
+// fail open (then it is logged, loudly, and the request goes on).
+func (g *Gateway) auditRequest(ctx context.Context, env *Envelope, refused error) error {
+	if g.audit == nil || env.Dir != ClientToServer || env.Server == "" || env.Msg == nil || env.Msg.Kind != jsonrpc.KindRequest {
+		return nil
+	}
+	s := env.Session
+	rec := &audit.Record{Time: time.Now(), Kind: audit.KindRequest, Session: s.id, Remote: s.remote,
+		Method: env.Method, Server: env.Server, Target: env.Name}
+	if id := s.identity; id != nil {
+		rec.Subject, rec.Tenant, rec.ClientID, rec.Roles, rec.AuthMethod = id.Subject, id.Tenant, id.ClientID, id.Roles, string(id.Method)
+	}
+	if args, ok := jsonrpc.Member(env.Params, "arguments"); ok {
+		rec.Arguments = g.audit.Valuer().Arguments(env.Server, env.Name, args)
+	}
+	switch d := env.Decision; {
+	case d != nil:
+		rec.Decision, rec.Rules, rec.Reason = d.Effect, d.Matched, d.Reason
+		if len(rec.Rules) == 0 || rec.Rules[0] != d.Rule {
+			rec.Rules = append([]string{d.Rule}, d.Matched...)
+		}
+	case refused != nil:
+		rec.Decision = "deny"
+	default:
+		rec.Decision = "allow"
+	}
+	if refused != nil {
+		rec.Outcome = "refused"
+		var e *Error
+		if errors.As(refused, &e) {
+			rec.ErrorCode, rec.Reason = e.Code, e.Message
+		}
+	}
+	// Detached from the client: one that disconnects cannot drop its own record.
+	err := g.audit.Write(context.WithoutCancel(ctx), rec)
+	if err == nil {
+		env.AuditSeq = rec.Seq
+		return nil
+	}
+	if g.auditFailOpen {
+		s.logger.Error("AUDIT RECORD LOST (audit.fail_open is set, so the request goes on)", "method", env.Method, "server", env.Server, "err", err)
+		return nil
+	}
+	s.logger.Error("request refused: its audit record could not be written", "method", env.Method, "server", env.Server, "err", err)
+	return &Error{Code: CodeAuditUnavailable, Message: "the audit trail is unavailable, so the request was not forwarded", Cause: err}
+}
+
+// auditOutcome records what came of a forwarded request. It does not wait: the request's
+// own record is already durable.
+func (g *Gateway) auditOutcome(env *Envelope, start time.Time, out []byte, err error) {
+	if g.audit == nil || env.AuditSeq == 0 {
+		return
+	}
+	rec := &audit.Record{Time: time.Now(), Kind: audit.KindOutcome, Ref: env.AuditSeq, Session: env.Session.id,
+		Method: env.Method, Server: env.Server, Target: env.Name, LatencyMs: float64(time.Since(start).Microseconds()) / 1000}
+	if id := env.Session.identity; id != nil {
+		rec.Subject, rec.Tenant = id.Subject, id.Tenant
+	}
+	switch {
+	case err != nil:
+		rec.Outcome = "upstream_error"
+		var e *Error
+		if errors.As(err, &e) {
+			rec.ErrorCode, rec.Reason = e.Code, e.Message
+		} else {
+			rec.Reason = fmt.Sprint(err)
+		}
+	default:
+		rec.ResponseBytes, rec.ResponseDigest = len(out), audit.Digest(out)
+		rec.Outcome = "result"
+		if m, perr := jsonrpc.Parse(out); perr == nil && m.Error != nil {
+			rec.Outcome = "error"
+			if e, derr := jsonrpc.DecodeError(m.Error); derr == nil {
+				rec.ErrorCode = e.Code
+			}
+		}
+	}
+	g.audit.Enqueue(rec)
+}
