@@ -1,0 +1,254 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	_ "modernc.org/sqlite"
+)
+
+const auditPolicyYAML = `identity:
+  anonymous: {subject: auditor-test, roles: [dev]}
+policy:
+  roles:
+    dev:
+      - tools: [echo]
+audit:
+  checkpoint_every: 5
+  checkpoint_interval: 200ms
+  checkpoint_file: %CPFILE%
+  fields:
+    - {tool: echo, path: text, mode: clear}
+`
+
+func gatehouseCmd(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(GatehouseBin(t), args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func queryRecords(t *testing.T, cfg string, args ...string) []map[string]any {
+	t.Helper()
+	out, errOut, code := gatehouseCmd(t, append([]string{"audit", "query", "--config", cfg, "--format", "jsonl"}, args...)...)
+	if code != 0 {
+		t.Fatalf("audit query: %d %s", code, errOut)
+	}
+	var recs []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, m)
+	}
+	return recs
+}
+
+// TestAuditTrail: calls through the binary leave records (decision, rules, hashed or clear
+// values, outcomes); the trail verifies; a changed record is found by its sequence number;
+// a store that cannot be written makes the gateway refuse calls and report it.
+func TestAuditTrail(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	up := startRecordingUpstream(t, "up", "echo", "wipe")
+	cpFile := filepath.Join(t.TempDir(), "checkpoints.jsonl")
+	yaml := "log: {level: info, format: text}\n" + strings.ReplaceAll(auditPolicyYAML, "%CPFILE%", cpFile) +
+		"upstreams:\n" + UpstreamHTTPYAML("up", up.URL+"/mcp", "")
+	gh := StartGatehouse(t, yaml)
+	c := mcp.NewClient(&mcp.Implementation{Name: "audit", Version: "1"}, nil)
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": fmt.Sprint("call-", i), "secret": "s3cr3t"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__wipe", Arguments: map[string]any{"all": true}}); err == nil {
+		t.Fatal("wipe was allowed")
+	}
+	cs.Close()
+	time.Sleep(500 * time.Millisecond) // outcome records and a checkpoint
+
+	reqs := queryRecords(t, gh.Config, "--kind", "request")
+	if len(reqs) != 7 {
+		t.Fatalf("%d request records, want 7", len(reqs))
+	}
+	first := reqs[0]
+	args, _ := first["arguments"].(map[string]any)
+	if first["subject"] != "auditor-test" || first["server"] != "up" || first["target"] != "echo" || first["decision"] != "allow" ||
+		args["text"] != "call-0" || !strings.HasPrefix(fmt.Sprint(args["secret"]), "hmac-sha256:") {
+		t.Errorf("first request record: %v", first)
+	}
+	denied := queryRecords(t, gh.Config, "--decision", "deny")
+	if len(denied) != 1 || denied[0]["target"] != "wipe" || denied[0]["outcome"] != "refused" || !strings.Contains(fmt.Sprint(denied[0]["rules"]), "default-deny") {
+		t.Errorf("denied record: %v", denied)
+	}
+	outs := queryRecords(t, gh.Config, "--kind", "outcome")
+	if len(outs) != 6 || outs[0]["outcome"] != "result" || !strings.HasPrefix(fmt.Sprint(outs[0]["response_digest"]), "sha256:") {
+		t.Errorf("outcome records: %d, first %v", len(outs), outs[0])
+	}
+	if out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh.Config, "--checkpoints", cpFile); code != 0 || !strings.Contains(out, ": ok, ") {
+		t.Fatalf("verify of an untouched trail: %d %s", code, out)
+	}
+	pub, _, code := gatehouseCmd(t, "audit", "pubkey", "--config", gh.Config)
+	if code != 0 || !strings.HasPrefix(pub, "ed25519:") {
+		t.Fatalf("pubkey: %q", pub)
+	}
+
+	// Fail closed: while another process holds the store's write lock, calls are refused
+	// with -32006 and health says so; once it lets go, calls go through again.
+	dbPath := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db")
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	cs2, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs2.Close()
+	_, err = cs2.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": "while locked"}})
+	if err == nil || !strings.Contains(err.Error(), "audit trail is unavailable") {
+		t.Fatalf("call while the store is locked: %v", err)
+	}
+	if h := healthRaw(t, gh); !strings.Contains(h, `"status":"failing"`) || !strings.HasPrefix(h, "HTTP 503") {
+		t.Errorf("health while failing: %s", h)
+	}
+	conn.ExecContext(ctx, "ROLLBACK")
+	conn.Close()
+	if _, err := cs2.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": "after"}}); err != nil {
+		t.Fatalf("call after the store recovered: %v", err)
+	}
+	if !strings.Contains(gh.Logs.String(), "AUDIT STORE FAILING") {
+		t.Error("the store failure was not logged loudly")
+	}
+
+	// Tamper with one record: verify names it.
+	if _, err := db.Exec(`UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '"call-3"', '"call-X"') AS BLOB) WHERE kind = 'request' AND CAST(body AS TEXT) LIKE '%"call-3"%'`); err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	db.QueryRow(`SELECT seq FROM records WHERE CAST(body AS TEXT) LIKE '%call-X%'`).Scan(&seq)
+	if seq == 0 {
+		t.Fatal("the tampering did not change any record")
+	}
+	out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh.Config)
+	if code != 1 || !strings.Contains(out, fmt.Sprintf("FAILED at record %d", seq)) {
+		t.Fatalf("verify after tampering with record %d: %d %s", seq, code, out)
+	}
+}
+
+func healthRaw(t *testing.T, gh *Gatehouse) string {
+	t.Helper()
+	resp, err := http.Get(gh.Base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("HTTP %d %s", resp.StatusCode, b)
+}
+
+// TestAuditSurvivesKill9: a gateway killed with SIGKILL in the middle of a load run loses no
+// record of a call any client saw succeed, and the trail still verifies.
+func TestAuditSurvivesKill9(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	up := startRecordingUpstream(t, "up", "echo")
+	cpFile := filepath.Join(t.TempDir(), "checkpoints.jsonl")
+	yaml := "log: {level: warn, format: text}\n" + strings.ReplaceAll(auditPolicyYAML, "%CPFILE%", cpFile) +
+		"upstreams:\n" + UpstreamHTTPYAML("up", up.URL+"/mcp", "")
+	gh := StartGatehouse(t, yaml)
+	c := mcp.NewClient(&mcp.Implementation{Name: "kill9", Version: "1"}, nil)
+	var mu sync.Mutex
+	succeeded := map[string]bool{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+			if err != nil {
+				return
+			}
+			defer cs.Close()
+			for i := 0; i < 2000; i++ {
+				text := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": text}}); err != nil {
+					return // the gateway is gone
+				}
+				mu.Lock()
+				succeeded[text] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	// Kill once a fair number of calls went through.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(succeeded)
+		mu.Unlock()
+		if n >= 300 || time.Now().After(deadline) {
+			break
+		}
+	}
+	syscall.Kill(gh.Process.Pid, syscall.SIGKILL)
+	wg.Wait()
+	if len(succeeded) == 0 {
+		t.Fatal("no call succeeded before the kill")
+	}
+	recorded := map[string]bool{}
+	for _, r := range queryRecords(t, gh.Config, "--kind", "request") {
+		if a, ok := r["arguments"].(map[string]any); ok {
+			recorded[fmt.Sprint(a["text"])] = true
+		}
+	}
+	missing := 0
+	for text := range succeeded {
+		if !recorded[text] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d calls that succeeded have no record", missing, len(succeeded))
+	}
+	out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh.Config, "--checkpoints", cpFile)
+	if code != 0 {
+		t.Fatalf("verify after kill -9: %s", out)
+	}
+	t.Logf("%d calls succeeded before the kill, all recorded; %s", len(succeeded), strings.TrimSpace(out))
+}
