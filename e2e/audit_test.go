@@ -120,6 +120,14 @@ func TestAuditTrail(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(pub, "ed25519:") {
 		t.Fatalf("pubkey: %q", pub)
 	}
+	// An export verifies on its own, with the public key alone.
+	export := filepath.Join(t.TempDir(), "export.jsonl")
+	if _, errOut, code := gatehouseCmd(t, "audit", "export", "--config", gh.Config, "--out", export); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	if out, _, code := gatehouseCmd(t, "audit", "verify", "--export", export, "--pubkey", strings.TrimSpace(pub)); code != 0 || !strings.Contains(out, ": ok, ") {
+		t.Fatalf("verify of the export: %d %s", code, out)
+	}
 
 	// Fail closed: while another process holds the store's write lock, calls are refused
 	// with -32006 and health says so; once it lets go, calls go through again.

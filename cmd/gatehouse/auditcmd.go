@@ -21,6 +21,8 @@ import (
 func auditCmd(args []string, stdout, stderr io.Writer) int {
 	const use = "usage: gatehouse audit pubkey --config FILE\n" +
 		"       gatehouse audit verify --config FILE [--pubkey ed25519:KEY] [--checkpoints FILE] [--json]\n" +
+		"       gatehouse audit verify --export FILE --pubkey ed25519:KEY [--checkpoints FILE] [--json]\n" +
+		"       gatehouse audit export --config FILE [--out FILE]\n" +
 		"       gatehouse audit query  --config FILE [--since T] [--until T] [--subject S] [--tenant T] [--server S] [--tool N] [--decision D] [--outcome O] [--kind K] [--limit N] [--format table|jsonl]"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, use)
@@ -33,6 +35,8 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 	pubkey := fs.String("pubkey", "", "verify: the public key (default: the one in the data directory)")
 	cpFile := fs.String("checkpoints", "", "verify: checkpoints kept outside the store (JSON lines)")
 	asJSON := fs.Bool("json", false, "verify: print the report as JSON")
+	exportFile := fs.String("export", "", "verify: an export (JSON Lines) instead of the configured store")
+	outFile := fs.String("out", "", "export: write here instead of standard output")
 	var f audit.Filter
 	since := fs.String("since", "", "query: RFC 3339 time or a duration ago (24h)")
 	until := fs.String("until", "", "query: RFC 3339 time or a duration ago")
@@ -48,6 +52,9 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
+	if sub == "verify" && *exportFile != "" {
+		return verifyExport(*exportFile, *pubkey, *cpFile, *asJSON, stdout, stderr)
+	}
 	if *path == "" {
 		fmt.Fprintln(stderr, use)
 		return 2
@@ -58,6 +65,28 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	switch sub {
+	case "export":
+		st, err := audit.OpenSQLite(cfg.Audit.Path)
+		if err != nil {
+			fmt.Fprintln(stderr, "gatehouse audit export:", err)
+			return 1
+		}
+		defer st.Close()
+		var w io.Writer = stdout
+		if *outFile != "" {
+			f, err := os.OpenFile(*outFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				fmt.Fprintln(stderr, "gatehouse audit export:", err)
+				return 1
+			}
+			defer f.Close()
+			w = f
+		}
+		if err := audit.Export(context.Background(), st, w); err != nil {
+			fmt.Fprintln(stderr, "gatehouse audit export:", err)
+			return 1
+		}
+		return 0
 	case "pubkey":
 		pub, err := app.SigningPublicKey(cfg)
 		if err != nil {
@@ -97,35 +126,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer st.Close()
-		reps, err := audit.Verify(context.Background(), st, pub, extra)
-		if err != nil {
-			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
-			return 1
-		}
-		bad := 0
-		for _, r := range reps {
-			if !r.OK {
-				bad++
-			}
-		}
-		if *asJSON {
-			json.NewEncoder(stdout).Encode(reps)
-		} else {
-			for _, r := range reps {
-				if r.OK {
-					fmt.Fprintf(stdout, "chain %s: ok, %d records (1..%d), %d checkpoints, signed up to %d\n", r.Chain, r.Records, r.LastSeq, r.Checkpoints, r.SignedUpTo)
-				} else {
-					fmt.Fprintf(stdout, "chain %s: FAILED at record %d: %s\n", r.Chain, r.BadSeq, r.Problem)
-				}
-			}
-			if len(reps) == 0 {
-				fmt.Fprintln(stdout, "no records")
-			}
-		}
-		if bad > 0 {
-			return 1
-		}
-		return 0
+		return report(st, pub, extra, *asJSON, stdout, stderr)
 	case "query":
 		if f.Since, err = parseWhen(*since); err == nil {
 			f.Until, err = parseWhen(*until)
@@ -202,4 +203,75 @@ func adminRecord(cfgPath, event string, detail any, stderr io.Writer) error {
 		who = "cli:" + u
 	}
 	return app.AdminRecord(a, who, event, detail)
+}
+
+func verifyExport(file, pubkey, cpFile string, asJSON bool, stdout, stderr io.Writer) int {
+	if pubkey == "" {
+		fmt.Fprintln(stderr, "gatehouse audit verify --export: --pubkey is required (gatehouse audit pubkey prints it)")
+		return 2
+	}
+	pub, err := audit.ParsePublicKey(pubkey)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse audit verify:", err)
+		return 2
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse audit verify:", err)
+		return 1
+	}
+	mem, err := audit.ReadExport(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse audit verify:", err)
+		return 1
+	}
+	var extra []audit.Checkpoint
+	if cpFile != "" {
+		fh, err := os.Open(cpFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
+			return 1
+		}
+		extra, err = audit.ReadCheckpoints(fh)
+		fh.Close()
+		if err != nil {
+			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
+			return 1
+		}
+	}
+	return report(mem, pub, extra, asJSON, stdout, stderr)
+}
+
+// report verifies st and prints the result; exit 1 if any chain failed.
+func report(st audit.Store, pub ed25519.PublicKey, extra []audit.Checkpoint, asJSON bool, stdout, stderr io.Writer) int {
+	reps, err := audit.Verify(context.Background(), st, pub, extra)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse audit verify:", err)
+		return 1
+	}
+	bad := 0
+	for _, r := range reps {
+		if !r.OK {
+			bad++
+		}
+	}
+	if asJSON {
+		json.NewEncoder(stdout).Encode(reps)
+	} else {
+		for _, r := range reps {
+			if r.OK {
+				fmt.Fprintf(stdout, "chain %s: ok, %d records (1..%d), %d checkpoints, signed up to %d\n", r.Chain, r.Records, r.LastSeq, r.Checkpoints, r.SignedUpTo)
+			} else {
+				fmt.Fprintf(stdout, "chain %s: FAILED at record %d: %s\n", r.Chain, r.BadSeq, r.Problem)
+			}
+		}
+		if len(reps) == 0 {
+			fmt.Fprintln(stdout, "no records")
+		}
+	}
+	if bad > 0 {
+		return 1
+	}
+	return 0
 }
