@@ -184,7 +184,15 @@ policy:
   roles:
     bench:
       - tools: ["*"]
+audit:
+  enabled: false
 `
+}
+
+// auditOn is openPolicy with the audit trail on: SQLite in the gateway's data directory,
+// every request record durable before the call is forwarded.
+func auditOn(string) string {
+	return strings.Replace(openPolicy(""), "audit:\n  enabled: false\n", "audit:\n  enabled: true\n", 1)
 }
 
 // gatewayConfig is the YAML configuration of a benchmark gateway: one upstream named "up",
@@ -202,8 +210,6 @@ limits:
   max_sessions_per_client: %d
 log:
   level: warn
-audit:
-  enabled: false
 %supstreams:
   - name: up
 %s`, port, maxSessions, maxSessions, security(fmt.Sprintf("http://127.0.0.1:%d/mcp", port)), upstreamYAML)

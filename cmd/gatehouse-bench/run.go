@@ -31,6 +31,7 @@ type settings struct {
 	Stdio        bool          `json:"stdio"`
 	Relay        bool          `json:"relay"`
 	Policy       bool          `json:"policy"`
+	Audit        bool          `json:"audit"`
 	PolicyRoles  int           `json:"policy_roles"`
 	PolicyRules  int           `json:"policy_rules"`
 	UpstreamJSON bool          `json:"upstream_json_response"`
@@ -41,13 +42,15 @@ type settings struct {
 
 // Targets the gateway is held to (reported, not asserted).
 const (
-	targetRatio       = 0.85 // gateway/direct throughput at concurrency 8
-	targetRatioConc   = 8
-	targetEchoCPUms   = 0.08
-	targetBlobCPUms   = 0.3
-	targetIdleRSSMiB  = 50.0
-	targetIdleSession = 1000
-	targetAuthCPUms   = 0.02 // identity + policy, added to the gateway's CPU per call
+	targetRatio            = 0.85 // gateway/direct throughput at concurrency 8
+	targetRatioConc        = 8
+	targetEchoCPUms        = 0.08
+	targetBlobCPUms        = 0.3
+	targetIdleRSSMiB       = 50.0
+	targetIdleSession      = 1000
+	targetAuthCPUms        = 0.02 // identity + policy, added to the gateway's CPU per call
+	targetAuditRatio       = 0.9  // throughput with audit on / off at concurrency 8
+	targetAuditRecordCPUms = 0.02
 )
 
 func parseFlags(args []string, stderr io.Writer) (*settings, error) {
@@ -64,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	fs.BoolVar(&s.Stdio, "stdio", true, "also measure a stdio upstream (shared) through the gateway")
 	fs.BoolVar(&s.Relay, "relay", true, "also measure a raw TCP relay in front of the upstream: the floor cost of one extra hop on this machine")
 	fs.BoolVar(&s.Policy, "policy", true, "also measure the gateway with JWT authentication and a large policy (gateway-auth rows)")
+	fs.BoolVar(&s.Audit, "audit", true, "also measure the gateway with the audit trail on (gateway-audit rows: SQLite, durable)")
 	fs.IntVar(&s.PolicyRoles, "policy-roles", 50, "roles in the gateway-auth policy")
 	fs.IntVar(&s.PolicyRules, "policy-rules", 500, "rules in the gateway-auth policy")
 	fs.BoolVar(&s.UpstreamJSON, "upstream-json", false, "upstream answers with application/json instead of SSE")
@@ -299,7 +303,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		var resource string
 		authGW, err = startGateway(ctx, bin, dir, "gateway-auth", httpUpstreamYAML(upURL), maxSess, func(url string) string {
 			resource = url
-			return bench.PolicyYAML(url, is.URL, s.PolicyRoles, s.PolicyRules)
+			return bench.PolicyYAML(url, is.URL, s.PolicyRoles, s.PolicyRules) + "audit:\n  enabled: false\n"
 		})
 		if err != nil {
 			gw.stop()
@@ -310,6 +314,17 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 			"exp": time.Now().Add(24 * time.Hour).Unix()})
 		authClient = &bench.Client{URL: authGW.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second), Authorization: "Bearer " + tok}
 		progress(log, "gateway-auth pid %d at %s (JWT from %s; %d roles, %d rules)", authGW.pid(), authGW.url, is.URL, s.PolicyRoles, s.PolicyRules)
+	}
+	var auditGW *gateway
+	var auditClient *bench.Client
+	if s.Audit {
+		if auditGW, err = startGateway(ctx, bin, dir, "gateway-audit", httpUpstreamYAML(upURL), maxSess, auditOn); err != nil {
+			gw.stop()
+			return r, err
+		}
+		defer auditGW.stop()
+		auditClient = &bench.Client{URL: auditGW.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
+		progress(log, "gateway-audit pid %d at %s", auditGW.pid(), auditGW.url)
 	}
 	direct := map[string]*cellReport{}
 	for _, p := range s.Payloads {
@@ -327,6 +342,11 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 			r.Cells = append(r.Cells, g)
 			if authGW != nil {
 				a := measure(ctx, s, authClient, p, "up__", c, "gateway-auth", authGW.pid(), up.pid(), hz, log)
+				compare(a, d)
+				r.Cells = append(r.Cells, a)
+			}
+			if auditGW != nil {
+				a := measure(ctx, s, auditClient, p, "up__", c, "gateway-audit", auditGW.pid(), up.pid(), hz, log)
 				compare(a, d)
 				r.Cells = append(r.Cells, a)
 			}
@@ -585,6 +605,29 @@ func checkTargets(r *report) []targetCheck {
 			Pass:   added <= targetAuthCPUms,
 		})
 	}
+	for _, c := range r.Cells {
+		g := plain[fmt.Sprint(c.Payload, c.Concurrency)]
+		if c.Path != "gateway-audit" || g == nil || c.Result.Calls == 0 || g.Result.Calls == 0 {
+			continue
+		}
+		if c.Concurrency == targetRatioConc {
+			ratio := c.Result.PerSecond / g.Result.PerSecond
+			out = append(out, targetCheck{
+				What:   fmt.Sprintf("throughput with audit on / audit off, %s c=%d (gateway-audit / gateway)", c.Payload, c.Concurrency),
+				Target: fmt.Sprintf(">= %.2fx", targetAuditRatio),
+				Got:    fmt.Sprintf("%.2fx", ratio),
+				Pass:   ratio >= targetAuditRatio && !c.Flagged,
+			})
+		}
+		// Two records per call: the request (durable before forwarding) and its outcome.
+		perRecord := (c.GatewayCPUmsPerCall - g.GatewayCPUmsPerCall) / 2
+		out = append(out, targetCheck{
+			What:   fmt.Sprintf("gateway CPU per audit record, %s c=%d ((gateway-audit minus gateway) / 2 records per call)", c.Payload, c.Concurrency),
+			Target: fmt.Sprintf("<= %.2f ms", targetAuditRecordCPUms),
+			Got:    fmt.Sprintf("%+.3f ms", perRecord),
+			Pass:   perRecord <= targetAuditRecordCPUms,
+		})
+	}
 	for _, ir := range r.Idle {
 		if ir.Sessions != targetIdleSession {
 			continue
@@ -610,6 +653,7 @@ func notes(r *report) []string {
 		"Each worker is one MCP session (initialize + notifications/initialized); sessions are DELETEd after each cell. Through the gateway every session gets its own upstream session (per_session, the HTTP default).",
 		"relay rows: a raw TCP relay (`gatehouse-bench relay`, io.Copy both ways, no HTTP or JSON-RPC parsing) between client and upstream, its CPU in the proxy CPU column: the cost of one extra loopback hop on this machine, below which no proxy can go. The targets table shows the relay's value beside the gateway's.",
 		fmt.Sprintf("gateway-auth rows: a second gateway on the same upstream with JWT authentication (RS256, a real issuer in the load tool, the token verified and cached) and a policy of %d roles and %d rules (a few with CEL conditions evaluated on every call); the plain gateway rows run an open one-role policy. Their difference is what identity and policy add; runs of the same build differ by more than that target, so the in-process Go benchmarks (BenchmarkDecide, BenchmarkVerifyCached) give the steadier figure.", r.Settings.PolicyRoles, r.Settings.PolicyRules),
+		"gateway-audit rows: a third gateway with the audit trail on (SQLite in its data directory, WAL, synchronous=FULL; the request record durable before each call is forwarded, group-committed across concurrent calls; the outcome record after). Compared with the plain gateway rows, which run with audit off.",
 		"gateway-stdio rows: the same upstream over stdio (shared by all sessions) through the gateway; ratio and added latency are against the direct HTTP rows.",
 		"The generated gateway config raises limits.max_sessions and limits.max_sessions_per_client (default 64, and every load session comes from 127.0.0.1).",
 	)

@@ -20,6 +20,8 @@ import (
 type SQLite struct {
 	db   *sql.DB
 	path string
+	// Prepared once: parsing SQL on every group commit was a fifth of the store's CPU.
+	insert, headQ *sql.Stmt
 }
 
 const sqliteSchema = `
@@ -37,8 +39,7 @@ CREATE TABLE IF NOT EXISTS records (
 	body     BLOB    NOT NULL,
 	hash     TEXT    NOT NULL,
 	PRIMARY KEY (chain, seq)
-);
-CREATE INDEX IF NOT EXISTS records_time ON records (time);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
 	chain TEXT    NOT NULL,
 	seq   INTEGER NOT NULL,
@@ -67,11 +68,23 @@ func OpenSQLite(path string) (*SQLite, error) {
 		return nil, fmt.Errorf("audit store %s: %w", path, err)
 	}
 	os.Chmod(path, 0o600)
-	return &SQLite{db: db, path: path}, nil
+	s := &SQLite{db: db, path: path}
+	if s.insert, err = db.Prepare(`INSERT INTO records (chain, seq, time, kind, subject, tenant, server, target, decision, outcome, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`); err == nil {
+		s.headQ, err = db.Prepare(`SELECT seq, hash FROM records WHERE chain = ? ORDER BY seq DESC LIMIT 1`)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("audit store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // Close implements Store.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error {
+	s.insert.Close()
+	s.headQ.Close()
+	return s.db.Close()
+}
 
 // Append implements Store.
 func (s *SQLite) Append(ctx context.Context, chain string, recs []*Record) error {
@@ -83,15 +96,11 @@ func (s *SQLite) Append(ctx context.Context, chain string, recs []*Record) error
 		return fmt.Errorf("audit store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	seq, prev, err := head(ctx, tx, chain)
+	seq, prev, err := head(ctx, tx.StmtContext(ctx, s.headQ), chain)
 	if err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO records (chain, seq, time, kind, subject, tenant, server, target, decision, outcome, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return fmt.Errorf("audit store: %w", err)
-	}
-	defer stmt.Close()
+	stmt := tx.StmtContext(ctx, s.insert)
 	for _, r := range recs {
 		seq++
 		r.Seq, r.Chain, r.Prev, r.Hash = seq, chain, prev, ""
@@ -111,14 +120,10 @@ func (s *SQLite) Append(ctx context.Context, chain string, recs []*Record) error
 	return nil
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
-func head(ctx context.Context, q querier, chain string) (int64, string, error) {
+func head(ctx context.Context, q *sql.Stmt, chain string) (int64, string, error) {
 	var seq int64
 	var hash string
-	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM records WHERE chain = ? ORDER BY seq DESC LIMIT 1`, chain).Scan(&seq, &hash)
+	err := q.QueryRowContext(ctx, chain).Scan(&seq, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, Genesis, nil
 	}
@@ -130,7 +135,7 @@ func head(ctx context.Context, q querier, chain string) (int64, string, error) {
 
 // Head implements Store.
 func (s *SQLite) Head(ctx context.Context, chain string) (int64, string, error) {
-	return head(ctx, s.db, chain)
+	return head(ctx, s.headQ, chain)
 }
 
 // AddCheckpoint implements Store.
