@@ -129,6 +129,17 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("verify of the export: %d %s", code, out)
 	}
 
+	// Retention: pruning everything so far leaves a trail that still verifies.
+	if out, errOut, code := gatehouseCmd(t, "audit", "prune", "--config", gh.Config, "--before", "0s"); code != 0 || !strings.Contains(out, "pruned ") {
+		t.Fatalf("prune: %d %s %s", code, out, errOut)
+	}
+	if out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh.Config); code != 0 || !strings.Contains(out, ": ok, ") {
+		t.Fatalf("verify after prune: %d %s", code, out)
+	}
+	if adm := queryRecords(t, gh.Config, "--kind", "admin"); len(adm) == 0 || adm[len(adm)-1]["event"] != "prune" {
+		t.Fatalf("the prune is not recorded: %v", adm)
+	}
+
 	// Fail closed: while another process holds the store's write lock, calls are refused
 	// with -32006 and health says so; once it lets go, calls go through again.
 	dbPath := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db")
@@ -166,7 +177,7 @@ func TestAuditTrail(t *testing.T) {
 	}
 
 	// Tamper with one record: verify names it.
-	if _, err := db.Exec(`UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '"call-3"', '"call-X"') AS BLOB) WHERE kind = 'request' AND CAST(body AS TEXT) LIKE '%"call-3"%'`); err != nil {
+	if _, err := db.Exec(`UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '"after"', '"call-X"') AS BLOB) WHERE kind = 'request' AND CAST(body AS TEXT) LIKE '%"after"%'`); err != nil {
 		t.Fatal(err)
 	}
 	var seq int64

@@ -23,6 +23,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		"       gatehouse audit verify --config FILE [--pubkey ed25519:KEY] [--checkpoints FILE] [--json]\n" +
 		"       gatehouse audit verify --export FILE --pubkey ed25519:KEY [--checkpoints FILE] [--json]\n" +
 		"       gatehouse audit export --config FILE [--out FILE]\n" +
+		"       gatehouse audit prune  --config FILE --before DURATION|TIME\n" +
 		"       gatehouse audit query  --config FILE [--since T] [--until T] [--subject S] [--tenant T] [--server S] [--tool N] [--decision D] [--outcome O] [--kind K] [--limit N] [--format table|jsonl]"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, use)
@@ -37,6 +38,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "verify: print the report as JSON")
 	exportFile := fs.String("export", "", "verify: an export (JSON Lines) instead of the configured store")
 	outFile := fs.String("out", "", "export: write here instead of standard output")
+	before := fs.String("before", "", "prune: remove records older than this (a duration ago, or an RFC 3339 time)")
 	var f audit.Filter
 	since := fs.String("since", "", "query: RFC 3339 time or a duration ago (24h)")
 	until := fs.String("until", "", "query: RFC 3339 time or a duration ago")
@@ -65,6 +67,27 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	switch sub {
+	case "prune":
+		cutoff, err := parseWhen(*before)
+		if err != nil || cutoff.IsZero() {
+			fmt.Fprintln(stderr, "gatehouse audit prune: --before is required (a duration ago such as 2160h, or an RFC 3339 time)")
+			return 2
+		}
+		cfg.Audit.Retention = 0
+		st, a, err := app.OpenAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		if err != nil {
+			fmt.Fprintln(stderr, "gatehouse audit prune:", err)
+			return 1
+		}
+		defer st.Close()
+		defer a.Close()
+		n, err := a.Prune(context.Background(), cutoff)
+		if err != nil {
+			fmt.Fprintln(stderr, "gatehouse audit prune:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "pruned %d records of chain %s older than %s\n", n, a.Chain(), cutoff.UTC().Format(time.RFC3339))
+		return 0
 	case "export":
 		st, err := audit.OpenSQLite(cfg.Audit.Path)
 		if err != nil {
@@ -192,6 +215,7 @@ func adminRecord(cfgPath, event string, detail any, stderr io.Writer) error {
 	if err != nil || !cfg.Audit.Enabled {
 		return err
 	}
+	cfg.Audit.Retention = 0 // retention is the gateway's to run
 	st, a, err := app.OpenAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err

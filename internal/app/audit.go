@@ -56,7 +56,7 @@ func OpenAudit(cfg *config.Config, logger *slog.Logger) (*audit.SQLite, *audit.A
 	a, err := audit.New(audit.Config{
 		Store: st, Chain: ChainName(cfg), Key: key, Valuer: audit.NewValuer(hk, rules, cfg.Audit.Values),
 		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointInterval.Std(),
-		CheckpointFile: cfg.Audit.CheckpointFile, Logger: logger,
+		CheckpointFile: cfg.Audit.CheckpointFile, Logger: logger, Retention: cfg.Audit.Retention.Std(),
 	})
 	if err != nil {
 		st.Close()

@@ -299,3 +299,41 @@ func TestExportVerifiesOnItsOwn(t *testing.T) {
 		t.Fatalf("export without record 7: %+v", rep)
 	}
 }
+
+func TestPruneKeepsWhatRemainsVerifiable(t *testing.T) {
+	st, path := newStore(t)
+	key := newKey(t)
+	a, _ := New(Config{Store: st, Chain: "gw-1", Key: key, CheckpointEvery: 7})
+	old := time.Now().Add(-48 * time.Hour)
+	for i := range 20 {
+		ts := time.Now()
+		if i < 12 {
+			ts = old.Add(time.Duration(i) * time.Second)
+		}
+		if err := a.Write(context.Background(), &Record{Time: ts, Kind: KindRequest, Target: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := a.Prune(context.Background(), time.Now().Add(-24*time.Hour))
+	if err != nil || n != 12 {
+		t.Fatalf("pruned %d, %v; want 12", n, err)
+	}
+	a.Close()
+	pub := key.Public().(ed25519.PublicKey)
+	rep := verifyOne(t, st, pub, nil)
+	if !rep.OK || rep.PrunedThrough != 12 || rep.Records != 9 { // 8 left + the prune record
+		t.Fatalf("after prune: %+v", rep)
+	}
+	var events []string
+	st.Query(context.Background(), Filter{Kind: KindAdmin}, func(r *Record) error { events = append(events, r.Event); return nil })
+	if len(events) != 1 || events[0] != "prune" {
+		t.Fatalf("admin records %v", events)
+	}
+	// Deleting more without a signed anchor is found.
+	db, _ := sql.Open("sqlite", "file:"+path)
+	db.Exec(`DELETE FROM records WHERE seq <= 14`)
+	db.Close()
+	if rep := verifyOne(t, st, pub, nil); rep.OK {
+		t.Fatalf("unanchored deletion passed: %+v", rep)
+	}
+}

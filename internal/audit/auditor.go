@@ -22,7 +22,9 @@ type Config struct {
 	CheckpointEvery    int           // records between checkpoints; default 1000
 	CheckpointInterval time.Duration // at most this long between checkpoints while records arrive; default 10s
 	CheckpointFile     string        // also append each checkpoint here (JSON lines), outside the store
-	Logger             *slog.Logger
+	// Retention prunes records older than this, checked at start and hourly; 0 keeps all.
+	Retention time.Duration
+	Logger    *slog.Logger
 }
 
 // ErrUnavailable wraps every failure to make a record durable.
@@ -36,6 +38,7 @@ type Auditor struct {
 	ch      chan *pending
 	stop    chan struct{}
 	done    chan struct{}
+	retain  sync.WaitGroup
 	once    sync.Once
 	healthy atomic.Bool
 	lastErr atomic.Value // string
@@ -64,6 +67,10 @@ func New(cfg Config) (*Auditor, error) {
 	a := &Auditor{cfg: cfg, logger: cfg.Logger, ch: make(chan *pending, 4096), stop: make(chan struct{}), done: make(chan struct{})}
 	a.healthy.Store(true)
 	go a.run()
+	if cfg.Retention > 0 {
+		a.retain.Add(1)
+		go a.retainLoop()
+	}
 	return a, nil
 }
 
@@ -111,6 +118,7 @@ func (a *Auditor) Written() int64 { return a.written.Load() }
 func (a *Auditor) Close() {
 	a.once.Do(func() {
 		close(a.stop)
+		a.retain.Wait()
 		<-a.done
 	})
 }
@@ -234,4 +242,50 @@ func appendLine(path string, v any) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Prune removes the records of this chain older than cutoff. Before deleting, it signs a
+// checkpoint at the last record to go (what remains is verified from it) and writes a
+// durable "prune" admin record, so that the prune itself is recorded and signed by the next
+// checkpoint. It returns the number of records removed.
+func (a *Auditor) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
+	seq, hash, err := a.cfg.Store.LastBefore(ctx, a.cfg.Chain, cutoff)
+	if err != nil || seq == 0 {
+		return 0, err
+	}
+	cp := Checkpoint{Chain: a.cfg.Chain, Seq: seq, Head: hash, Time: time.Now()}
+	cp.Sign(a.cfg.Key)
+	if err := a.cfg.Store.AddCheckpoint(ctx, cp); err != nil {
+		return 0, err
+	}
+	if a.cfg.CheckpointFile != "" {
+		appendLine(a.cfg.CheckpointFile, cp)
+	}
+	detail, _ := json.Marshal(map[string]any{"chain": a.cfg.Chain, "through_seq": seq, "anchor_head": hash, "cutoff": cutoff.UTC()})
+	if err := a.Write(ctx, &Record{Time: time.Now(), Kind: KindAdmin, Subject: "gatehouse", Event: "prune", Detail: detail}); err != nil {
+		return 0, err
+	}
+	n, err := a.cfg.Store.Prune(ctx, a.cfg.Chain, seq)
+	if err == nil {
+		a.logger.Info("audit records pruned", "chain", a.cfg.Chain, "through_seq", seq, "records", n, "cutoff", cutoff.UTC())
+	}
+	return n, err
+}
+
+func (a *Auditor) retainLoop() {
+	defer a.retain.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		if _, err := a.Prune(ctx, time.Now().Add(-a.cfg.Retention)); err != nil {
+			a.logger.Error("audit retention: prune failed", "err", err)
+		}
+		cancel()
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 )
 
 // exportLine is one line of an export: a record (its stored body and hash) or a checkpoint.
@@ -223,6 +224,50 @@ func (f *Filter) match(r *Record) bool {
 		return false
 	}
 	return true
+}
+
+// LastBefore implements Store.
+func (m *Memory) LastBefore(ctx context.Context, chain string, t time.Time) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := m.Scan(ctx, chain, func(s int64, body []byte, h string) error {
+		var r Record
+		if json.Unmarshal(body, &r) == nil && r.Time.Before(t) {
+			seq, hash = s, h
+		}
+		return nil
+	})
+	return seq, hash, err
+}
+
+// Prune implements Store.
+func (m *Memory) Prune(_ context.Context, chain string, through int64) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ch := m.chains[chain]
+	if ch == nil {
+		return 0, nil
+	}
+	var keep []int64
+	var n int64
+	for _, s := range ch.seqs {
+		if s <= through {
+			delete(ch.bodies, s)
+			delete(ch.hashes, s)
+			n++
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	ch.seqs = keep
+	var cps []Checkpoint
+	for _, cp := range ch.cps {
+		if cp.Seq >= through {
+			cps = append(cps, cp)
+		}
+	}
+	ch.cps = cps
+	return n, nil
 }
 
 // Close implements Store.

@@ -148,6 +148,36 @@ func (s *SQLite) AddCheckpoint(ctx context.Context, cp Checkpoint) error {
 	return nil
 }
 
+// LastBefore implements Store.
+func (s *SQLite) LastBefore(ctx context.Context, chain string, t time.Time) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM records WHERE chain = ? AND time < ? ORDER BY seq DESC LIMIT 1`,
+		chain, t.UTC().Format(time.RFC3339Nano)).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	return seq, hash, err
+}
+
+// Prune implements Store.
+func (s *SQLite) Prune(ctx context.Context, chain string, through int64) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM records WHERE chain = ? AND seq <= ?`, chain, through)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE chain = ? AND seq < ?`, chain, through); err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, tx.Commit()
+}
+
 // Chains implements Store.
 func (s *SQLite) Chains(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT chain FROM records UNION SELECT DISTINCT chain FROM checkpoints ORDER BY 1`)

@@ -24,6 +24,12 @@ type Store interface {
 	Checkpoints(ctx context.Context, chain string) ([]Checkpoint, error)
 	// Query calls fn for the records matching f, oldest first.
 	Query(ctx context.Context, f Filter, fn func(*Record) error) error
+	// LastBefore is the last sequence number of chain recorded before t, and its hash
+	// (0 if none).
+	LastBefore(ctx context.Context, chain string, t time.Time) (int64, string, error)
+	// Prune deletes chain's records up to and including through, and the checkpoints
+	// before it (the one at through stays: it anchors what remains).
+	Prune(ctx context.Context, chain string, through int64) (int64, error)
 	// Close releases the store.
 	Close() error
 }

@@ -16,6 +16,8 @@ type ChainReport struct {
 	LastSeq     int64  `json:"last_seq"`
 	Checkpoints int    `json:"checkpoints"`
 	SignedUpTo  int64  `json:"signed_up_to"` // the last checkpoint's seq: records after it are chained, not yet signed
+	// PrunedThrough is the last record removed by retention (anchored by a signed checkpoint).
+	PrunedThrough int64 `json:"pruned_through,omitempty"`
 	OK          bool   `json:"ok"`
 	BadSeq      int64  `json:"bad_seq,omitempty"` // the first bad record
 	Problem     string `json:"problem,omitempty"`
@@ -76,11 +78,24 @@ func verifyChain(ctx context.Context, st Store, chain string, pub ed25519.Public
 		rep.SignedUpTo = max(rep.SignedUpTo, cp.Seq)
 	}
 	prev, next := Genesis, int64(1)
+	first := true
+	prunes := map[int64]bool{} // through_seq of the prune records in the chain
 	err := st.Scan(ctx, chain, func(seq int64, body []byte, hash string) error {
+		if first && seq > 1 {
+			// Pruned: what remains must start right after a signed checkpoint, which gives
+			// the hash it continues from.
+			if cs := want[seq-1]; len(cs) > 0 {
+				prev, next = cs[0].Head, seq
+				rep.PrunedThrough = seq - 1
+			}
+		}
+		first = false
 		rep.Records++
 		rep.LastSeq = seq
 		if seq != next {
-			if seq > next {
+			if seq > next && next == 1 {
+				bad(1, "records 1 to %d are missing, and no signed checkpoint at %d anchors a prune", seq-1, seq-1)
+			} else if seq > next {
 				bad(next, "record %d is missing (deleted): the chain jumps from %d to %d", next, next-1, seq)
 			} else {
 				bad(seq, "record %d appears twice or out of order", seq)
@@ -90,6 +105,13 @@ func verifyChain(ctx context.Context, st Store, chain string, pub ed25519.Public
 		if err := json.Unmarshal(body, &r); err != nil {
 			bad(seq, "record %d is not valid JSON: %v", seq, err)
 		} else {
+			if r.Kind == KindAdmin && r.Event == "prune" {
+				var d struct {
+					Through int64 `json:"through_seq"`
+				}
+				json.Unmarshal(r.Detail, &d)
+				prunes[d.Through] = true
+			}
 			switch {
 			case r.Seq != seq || r.Chain != chain:
 				bad(seq, "record %d says it is record %d of chain %q", seq, r.Seq, r.Chain)
@@ -110,6 +132,9 @@ func verifyChain(ctx context.Context, st Store, chain string, pub ed25519.Public
 	})
 	if err != nil {
 		return rep, err
+	}
+	if rep.PrunedThrough > 0 && !prunes[rep.PrunedThrough] {
+		bad(1, "records 1 to %d are missing: no prune record in the chain accounts for their removal", rep.PrunedThrough)
 	}
 	if rep.SignedUpTo > rep.LastSeq {
 		bad(rep.LastSeq+1, "the chain ends at record %d, but a checkpoint was signed at record %d: records were truncated", rep.LastSeq, rep.SignedUpTo)

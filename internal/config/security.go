@@ -628,6 +628,8 @@ type Audit struct {
 	Values string
 	// Fields are per server/tool/path exceptions, first match wins.
 	Fields []AuditField
+	// Retention prunes records older than this (hourly); 0 keeps everything.
+	Retention Duration
 }
 
 // AuditField is one value rule.
@@ -636,7 +638,7 @@ type AuditField struct {
 }
 
 func auditKeys() []string {
-	return []string{"enabled", "path", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "fail_open", "values", "fields"}
+	return []string{"enabled", "path", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "fail_open", "values", "fields", "retention"}
 }
 
 func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
@@ -676,6 +678,9 @@ func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
 	}
 	if e, ok := f["fail_open"]; ok {
 		a.FailOpen, _ = d.boolean(e.val, join(path, "fail_open"))
+	}
+	if e, ok := f["retention"]; ok {
+		a.Retention, _ = d.nonNegDuration(e.val, join(path, "retention"))
 	}
 	if e, ok := f["values"]; ok {
 		a.Values, _ = d.oneOf(e.val, join(path, "values"), "hash", "clear", "omit")
