@@ -17,10 +17,10 @@ type ChainReport struct {
 	Checkpoints int    `json:"checkpoints"`
 	SignedUpTo  int64  `json:"signed_up_to"` // the last checkpoint's seq: records after it are chained, not yet signed
 	// PrunedThrough is the last record removed by retention (anchored by a signed checkpoint).
-	PrunedThrough int64 `json:"pruned_through,omitempty"`
-	OK          bool   `json:"ok"`
-	BadSeq      int64  `json:"bad_seq,omitempty"` // the first bad record
-	Problem     string `json:"problem,omitempty"`
+	PrunedThrough int64  `json:"pruned_through,omitempty"`
+	OK            bool   `json:"ok"`
+	BadSeq        int64  `json:"bad_seq,omitempty"` // the first bad record
+	Problem       string `json:"problem,omitempty"`
 }
 
 // Verify checks every chain in st against pub, and against extra checkpoints kept outside
