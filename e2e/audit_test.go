@@ -271,3 +271,32 @@ func TestAuditSurvivesKill9(t *testing.T) {
 	}
 	t.Logf("%d calls succeeded before the kill, all recorded; %s", len(succeeded), strings.TrimSpace(out))
 }
+
+// TestAuditServerRequests: an upstream's sampling request to the client is recorded (kind
+// server_request) before the client sees it, with its content keyed-hashed.
+func TestAuditServerRequests(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	up := startGoUpstream(t, false, false)
+	gh := StartGatehouse(t, "log: {level: info, format: text}\nupstreams:\n"+UpstreamHTTPYAML("up", up, ""))
+	c := mcp.NewClient(&mcp.Implementation{Name: "sampler", Version: "1"}, &mcp.ClientOptions{
+		CreateMessageHandler: func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+			return &mcp.CreateMessageResult{Role: "assistant", Model: "m", Content: &mcp.TextContent{Text: "ok"}}, nil
+		},
+	})
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__ask", Arguments: map[string]any{"text": "a private prompt"}}); err != nil {
+		t.Fatal(err)
+	}
+	recs := queryRecords(t, gh.Config, "--kind", "server_request")
+	if len(recs) != 1 || recs[0]["method"] != "sampling/createMessage" || recs[0]["server"] != "up" {
+		t.Fatalf("server_request records: %v", recs)
+	}
+	if b, _ := json.Marshal(recs[0]); strings.Contains(string(b), "a private prompt") {
+		t.Errorf("the sampled prompt is in the record in clear: %s", b)
+	}
+}

@@ -18,16 +18,24 @@ const CodeAuditUnavailable = -32006
 // is durable. A write that fails refuses the request, unless the configuration chose to
 // fail open (then it is logged, loudly, and the request goes on).
 func (g *Gateway) auditRequest(ctx context.Context, env *Envelope, refused error) error {
-	if g.audit == nil || env.Dir != ClientToServer || env.Server == "" || env.Msg == nil || env.Msg.Kind != jsonrpc.KindRequest {
+	if g.audit == nil || env.Server == "" || env.Msg == nil || env.Msg.Kind != jsonrpc.KindRequest {
 		return nil
 	}
 	s := env.Session
-	rec := &audit.Record{Time: time.Now(), Kind: audit.KindRequest, Session: s.id, Remote: s.remote,
+	kind := audit.KindRequest
+	if env.Dir == ServerToClient {
+		// An upstream asking the client (sampling, elicitation, roots): recorded before the
+		// client sees it.
+		kind = audit.KindServerRequest
+	}
+	rec := &audit.Record{Time: time.Now(), Kind: kind, Session: s.id, Remote: s.remote,
 		Method: env.Method, Server: env.Server, Target: env.Name}
 	if id := s.identity; id != nil {
 		rec.Subject, rec.Tenant, rec.ClientID, rec.Roles, rec.AuthMethod = id.Subject, id.Tenant, id.ClientID, id.Roles, string(id.Method)
 	}
-	if args, ok := jsonrpc.Member(env.Params, "arguments"); ok {
+	if kind == audit.KindServerRequest {
+		rec.Arguments = g.audit.Valuer().Arguments(env.Server, env.Method, env.Msg.Params)
+	} else if args, ok := jsonrpc.Member(env.Params, "arguments"); ok {
 		rec.Arguments = g.audit.Valuer().Arguments(env.Server, env.Name, args)
 	}
 	switch d := env.Decision; {
