@@ -43,6 +43,9 @@ type App struct {
 	digest   string     // of the configuration in force
 
 	audit auditParts
+	// forwarders deliver audit records to their sinks until stopForward is called.
+	stopForward context.CancelFunc
+	forwardWG   sync.WaitGroup
 }
 
 // New builds the gateway from cfg. Upstreams are not contacted until Start.
@@ -123,6 +126,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 	a.auth.Store(auth)
 	a.stdio.Store(StdioIdentity(cfg))
 	a.authC.Store(cfg.Auth)
+	a.startForwarders()
 	return a, nil
 }
 
@@ -279,6 +283,10 @@ func (a *App) Start() {
 
 // Close stops everything.
 func (a *App) Close() error {
+	if a.stopForward != nil {
+		a.stopForward()
+		a.forwardWG.Wait()
+	}
 	err := a.gw.Close()
 	if a.audit.auditor != nil {
 		a.audit.auditor.Close() // writes what is queued and a last checkpoint

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -78,4 +79,19 @@ func SigningPublicKey(cfg *config.Config) (ed25519.PublicKey, error) {
 		return nil, err
 	}
 	return key.Public().(ed25519.PublicKey), nil
+}
+
+// startForwarders runs one Webhook per configured sink, owned by the App.
+func (a *App) startForwarders() {
+	if a.audit.auditor == nil || len(a.cfg.Audit.Forward) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopForward = cancel
+	for _, s := range a.cfg.Audit.Forward {
+		w := &audit.Webhook{Name: s.Name, URL: s.URL, Headers: headerFunc(s.Headers), Client: &http.Client{Timeout: 30 * time.Second},
+			Batch: s.Batch, Store: a.audit.store, Chain: a.audit.auditor.Chain(), Logger: a.logger.With("audit_sink", s.Name)}
+		a.forwardWG.Add(1)
+		go func() { defer a.forwardWG.Done(); w.Run(ctx) }()
+	}
 }

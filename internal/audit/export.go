@@ -52,8 +52,9 @@ func Export(ctx context.Context, st Store, w io.Writer) error {
 
 // Memory is a Store held in memory: an export read back for verification, and tests.
 type Memory struct {
-	mu     sync.Mutex
-	chains map[string]*memChain
+	mu      sync.Mutex
+	chains  map[string]*memChain
+	cursors map[string]int64
 }
 
 type memChain struct {
@@ -64,7 +65,7 @@ type memChain struct {
 }
 
 // NewMemory returns an empty Memory store.
-func NewMemory() *Memory { return &Memory{chains: map[string]*memChain{}} }
+func NewMemory() *Memory { return &Memory{chains: map[string]*memChain{}, cursors: map[string]int64{}} }
 
 func (m *Memory) chain(c string) *memChain {
 	ch := m.chains[c]
@@ -268,6 +269,33 @@ func (m *Memory) Prune(_ context.Context, chain string, through int64) (int64, e
 	}
 	ch.cps = cps
 	return n, nil
+}
+
+// Read implements Store.
+func (m *Memory) Read(ctx context.Context, chain string, after int64, limit int) ([]Stored, error) {
+	var out []Stored
+	err := m.Scan(ctx, chain, func(seq int64, body []byte, hash string) error {
+		if seq > after && len(out) < limit {
+			out = append(out, Stored{Chain: chain, Seq: seq, Hash: hash, Body: body})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Cursor implements Store.
+func (m *Memory) Cursor(_ context.Context, sink, chain string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cursors[sink+"\x00"+chain], nil
+}
+
+// SetCursor implements Store.
+func (m *Memory) SetCursor(_ context.Context, sink, chain string, seq int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cursors[sink+"\x00"+chain] = seq
+	return nil
 }
 
 // Close implements Store.

@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS records (
 	hash     TEXT    NOT NULL,
 	PRIMARY KEY (chain, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cursors (
+	sink  TEXT    NOT NULL,
+	chain TEXT    NOT NULL,
+	seq   INTEGER NOT NULL,
+	PRIMARY KEY (sink, chain)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
 	chain TEXT    NOT NULL,
 	seq   INTEGER NOT NULL,
@@ -176,6 +182,42 @@ func (s *SQLite) Prune(ctx context.Context, chain string, through int64) (int64,
 	}
 	n, _ := res.RowsAffected()
 	return n, tx.Commit()
+}
+
+// Read implements Store.
+func (s *SQLite) Read(ctx context.Context, chain string, after int64, limit int) ([]Stored, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, body, hash FROM records WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?`, chain, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Stored
+	for rows.Next() {
+		st := Stored{Chain: chain}
+		var body []byte
+		if err := rows.Scan(&st.Seq, &body, &st.Hash); err != nil {
+			return nil, err
+		}
+		st.Body = body
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// Cursor implements Store.
+func (s *SQLite) Cursor(ctx context.Context, sink, chain string) (int64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM cursors WHERE sink = ? AND chain = ?`, sink, chain).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, err
+}
+
+// SetCursor implements Store.
+func (s *SQLite) SetCursor(ctx context.Context, sink, chain string, seq int64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO cursors (sink, chain, seq) VALUES (?,?,?) ON CONFLICT (sink, chain) DO UPDATE SET seq = excluded.seq`, sink, chain, seq)
+	return err
 }
 
 // Chains implements Store.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -30,8 +31,23 @@ type Store interface {
 	// Prune deletes chain's records up to and including through, and the checkpoints
 	// before it (the one at through stays: it anchors what remains).
 	Prune(ctx context.Context, chain string, through int64) (int64, error)
+	// Read returns up to limit records of chain after seq after, in order (body and hash as
+	// stored): the forwarding outbox reads the store itself.
+	Read(ctx context.Context, chain string, after int64, limit int) ([]Stored, error)
+	// Cursor is the last seq of chain delivered to sink (0 if none); SetCursor moves it,
+	// durably.
+	Cursor(ctx context.Context, sink, chain string) (int64, error)
+	SetCursor(ctx context.Context, sink, chain string, seq int64) error
 	// Close releases the store.
 	Close() error
+}
+
+// Stored is a record as stored: its exact body and hash.
+type Stored struct {
+	Chain string          `json:"chain"`
+	Seq   int64           `json:"seq"`
+	Hash  string          `json:"hash"`
+	Body  json.RawMessage `json:"record"`
 }
 
 // Filter selects records; zero fields match everything.

@@ -630,6 +630,17 @@ type Audit struct {
 	Fields []AuditField
 	// Retention prunes records older than this (hourly); 0 keeps everything.
 	Retention Duration
+	// Forward delivers every record at least once to these sinks.
+	Forward []AuditSink
+}
+
+// AuditSink is a destination for audit records (a SIEM's HTTP collector).
+type AuditSink struct {
+	Name    string // unique; its delivery cursor is kept under this name
+	Type    string // webhook
+	URL     string
+	Headers map[string]Secret
+	Batch   int // records per request; default 100
 }
 
 // AuditField is one value rule.
@@ -638,7 +649,7 @@ type AuditField struct {
 }
 
 func auditKeys() []string {
-	return []string{"enabled", "path", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "fail_open", "values", "fields", "retention"}
+	return []string{"enabled", "path", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "fail_open", "values", "fields", "retention", "forward"}
 }
 
 func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
@@ -681,6 +692,55 @@ func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
 	}
 	if e, ok := f["retention"]; ok {
 		a.Retention, _ = d.nonNegDuration(e.val, join(path, "retention"))
+	}
+	if e, ok := f["forward"]; ok {
+		p := join(path, "forward")
+		v := deref(e.val)
+		if v == nil || v.Kind != yaml.SequenceNode {
+			d.add(e.val, p, "must be a list of sinks ({name, type: webhook, url, headers}), not %s", describe(e.val))
+		} else {
+			seen := map[string]bool{}
+			for i, item := range v.Content {
+				ip := index(p, i)
+				ff := d.fields(item, ip, "name", "type", "url", "headers", "batch")
+				if ff == nil {
+					continue
+				}
+				var s AuditSink
+				if fe, ok := ff["name"]; ok {
+					if s.Name, _ = d.str(fe.val, join(ip, "name")); seen[s.Name] {
+						d.add(fe.val, join(ip, "name"), "duplicate sink name %q", s.Name)
+					}
+					seen[s.Name] = true
+				} else {
+					d.add(item, join(ip, "name"), "required")
+				}
+				if fe, ok := ff["type"]; ok {
+					s.Type, _ = d.oneOf(fe.val, join(ip, "type"), "webhook")
+				} else {
+					s.Type = "webhook"
+				}
+				if fe, ok := ff["url"]; ok {
+					if u, ok := d.str(fe.val, join(ip, "url")); ok {
+						if pu, err := url.Parse(u); err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") {
+							d.add(fe.val, join(ip, "url"), "%q must be an absolute http(s) URL", u)
+						}
+						s.URL = u
+					}
+				} else {
+					d.add(item, join(ip, "url"), "required")
+				}
+				if fe, ok := ff["headers"]; ok {
+					s.Headers = d.secretMap(fe.val, join(ip, "headers"), checkHeaderName, true)
+				}
+				if fe, ok := ff["batch"]; ok {
+					if n, ok := d.integer(fe.val, join(ip, "batch")); ok && d.positive(fe.val, join(ip, "batch"), int64(n)) {
+						s.Batch = n
+					}
+				}
+				a.Forward = append(a.Forward, s)
+			}
+		}
 	}
 	if e, ok := f["values"]; ok {
 		a.Values, _ = d.oneOf(e.val, join(path, "values"), "hash", "clear", "omit")
