@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/test.sh — the one test command (README): installs the npm test peers, vets, checks
-# formatting and runs every Go test. Needs Go and Node 20+ with npm on PATH.
+# scripts/test.sh — the one test command (README): installs the npm test peers and the
+# PostgreSQL server package, vets, checks formatting and runs every Go test. Needs Go and
+# Node 20+ with npm on PATH, and apt-get (root or sudo) if PostgreSQL is not installed.
 #
 # Environment:
 #   GO_TEST_TIMEOUT   go test -timeout (default 30m)
@@ -32,11 +33,22 @@ else
 	echo "$want" >"$stamp"
 fi
 
-# 2. go vet
+# 2. PostgreSQL server binaries for the audit store's tests (each test runs its own throwaway
+# cluster on 127.0.0.1; nothing is started here). Debian/Ubuntu: apt-get install postgresql.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	echo "==> apt-get install postgresql"
+	sudo=""
+	if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+export GATEHOUSE_REQUIRE_POSTGRES=1 # a missing server fails the tests instead of skipping them
+
+# 3. go vet
 echo "==> go vet ./..."
 go vet ./...
 
-# 3. gofmt
+# 4. gofmt
 echo "==> gofmt check"
 unformatted=$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './.git/*' -print0 | xargs -0 -r gofmt -l)
 if [ -n "$unformatted" ]; then
@@ -45,7 +57,7 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 
-# 4. go test (output goes straight to stdout so its closing lines are the last ones printed).
+# 5. go test (output goes straight to stdout so its closing lines are the last ones printed).
 # -count=1: the end-to-end tests run child processes (npm peers, binaries built with go build)
 # whose inputs the test cache cannot see, so a cached pass could hide a regression.
 echo "==> go test ./..."

@@ -89,7 +89,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "pruned %d records of chain %s older than %s\n", n, a.Chain(), cutoff.UTC().Format(time.RFC3339))
 		return 0
 	case "export":
-		st, err := audit.OpenSQLite(cfg.Audit.Path)
+		st, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit export:", err)
 			return 1
@@ -143,7 +143,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
-		st, err := audit.OpenSQLite(cfg.Audit.Path)
+		st, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
 			return 1
@@ -158,7 +158,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gatehouse audit query:", err)
 			return 2
 		}
-		st, err := audit.OpenSQLite(cfg.Audit.Path)
+		st, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit query:", err)
 			return 1

@@ -94,7 +94,11 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 		if parts.store, parts.auditor, err = OpenAudit(cfg, logger); err != nil {
 			return nil, err
 		}
-		logger.Info("audit trail", "store", cfg.Audit.Path, "chain", ChainName(cfg), "fail_open", cfg.Audit.FailOpen)
+		where := cfg.Audit.Path
+		if cfg.Audit.Store == "postgres" {
+			where = "postgres"
+		}
+		logger.Info("audit trail", "store", where, "chain", ChainName(cfg), "fail_open", cfg.Audit.FailOpen)
 		if cfg.Audit.FailOpen {
 			logger.Warn("audit.fail_open is set: requests whose audit record cannot be written are forwarded anyway")
 		}

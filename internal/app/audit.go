@@ -16,8 +16,22 @@ import (
 
 // auditParts are the audit trail's pieces, owned by the App.
 type auditParts struct {
-	store   *audit.SQLite
+	store   audit.Store
 	auditor *audit.Auditor
+}
+
+// OpenStore opens the audit store cfg names.
+func OpenStore(cfg *config.Config) (audit.Store, error) {
+	if cfg.Audit.Store == "postgres" {
+		dsn, err := cfg.Audit.DSN.Resolve(nil)
+		if err != nil {
+			return nil, fmt.Errorf("audit.dsn: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return audit.OpenPostgres(ctx, dsn)
+	}
+	return audit.OpenSQLite(cfg.Audit.Path)
 }
 
 // ChainName is this gateway's chain: audit.chain, else the host name.
@@ -33,7 +47,7 @@ func ChainName(cfg *config.Config) string {
 
 // OpenAudit opens the store and keys of cfg and starts an Auditor (the gateway, and the CLI
 // for administrative records). The caller closes both.
-func OpenAudit(cfg *config.Config, logger *slog.Logger) (*audit.SQLite, *audit.Auditor, error) {
+func OpenAudit(cfg *config.Config, logger *slog.Logger) (audit.Store, *audit.Auditor, error) {
 	key, created, err := audit.LoadOrCreateSigningKey(cfg.DataDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit signing key: %w", err)
@@ -46,7 +60,7 @@ func OpenAudit(cfg *config.Config, logger *slog.Logger) (*audit.SQLite, *audit.A
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit value key: %w", err)
 	}
-	st, err := audit.OpenSQLite(cfg.Audit.Path)
+	st, err := OpenStore(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -22,7 +22,8 @@ func (c *Checkpoint) signed() []byte {
 
 // Sign fills Sig.
 func (c *Checkpoint) Sign(key ed25519.PrivateKey) {
-	c.Time = c.Time.UTC()
+	// Microseconds: what every store keeps of a time (PostgreSQL's timestamptz).
+	c.Time = c.Time.UTC().Truncate(time.Microsecond)
 	c.Sig = base64.StdEncoding.EncodeToString(ed25519.Sign(key, c.signed()))
 }
 

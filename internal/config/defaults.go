@@ -67,6 +67,9 @@ func applyDefaults(c *Config, set map[string]bool) {
 	if unset("data_dir") {
 		c.DataDir = c.dir + "/data"
 	}
+	if c.Audit.Store == "" {
+		c.Audit.Store = "sqlite"
+	}
 	if c.Audit.Path == "" {
 		c.Audit.Path = c.DataDir + "/audit.db"
 	}

@@ -610,8 +610,12 @@ func (d *decoder) credentials(n *yaml.Node, path string, u *Upstream) {
 type Audit struct {
 	// Enabled records every decision (default true). Turning it off is logged.
 	Enabled bool
+	// Store is sqlite (default, embedded) or postgres (several replicas, one database).
+	Store string
 	// Path is the SQLite store. Default DATA_DIR/audit.db; stored absolute.
 	Path string
+	// DSN is the PostgreSQL connection string (store: postgres), usually {env: NAME}.
+	DSN Secret
 	// Chain names this gateway's chain; default the host name. Replicas sharing a store
 	// need distinct chains.
 	Chain              string
@@ -649,7 +653,7 @@ type AuditField struct {
 }
 
 func auditKeys() []string {
-	return []string{"enabled", "path", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "fail_open", "values", "fields", "retention", "forward"}
+	return []string{"enabled", "store", "path", "dsn", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "fail_open", "values", "fields", "retention", "forward"}
 }
 
 func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
@@ -660,9 +664,20 @@ func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
 	if e, ok := f["enabled"]; ok {
 		a.Enabled, _ = d.boolean(e.val, join(path, "enabled"))
 	}
+	if e, ok := f["store"]; ok {
+		a.Store, _ = d.oneOf(e.val, join(path, "store"), "sqlite", "postgres")
+	}
 	if e, ok := f["path"]; ok {
 		if s, ok := d.str(e.val, join(path, "path")); ok && s != "" {
 			a.Path = d.abs(s)
+		}
+	}
+	if e, ok := f["dsn"]; ok {
+		a.DSN, _ = d.secret(e.val, join(path, "dsn"))
+	}
+	if a.Store == "postgres" {
+		if _, ok := f["dsn"]; !ok {
+			d.add(n, join(path, "dsn"), "required for store: postgres (e.g. {env: GATEHOUSE_AUDIT_DSN})")
 		}
 	}
 	if e, ok := f["chain"]; ok {
