@@ -166,6 +166,26 @@ func (a *Auditor) run() {
 				break more
 			}
 		}
+		// A batch nobody waits for (outcome records) rides with the next durable write, or
+		// goes on its own after outcomeLinger: one sync per call instead of two.
+		if !waited(batch) {
+			linger := time.NewTimer(outcomeLinger)
+		wait:
+			for len(batch) < cap(batch) {
+				select {
+				case p := <-a.ch:
+					batch = append(batch, p)
+					if p.done != nil {
+						break wait
+					}
+				case <-linger.C:
+					break wait
+				case <-a.stop:
+					break wait
+				}
+			}
+			linger.Stop()
+		}
 		if a.commit(batch) {
 			since += len(batch)
 			if since >= a.cfg.CheckpointEvery {
@@ -174,6 +194,18 @@ func (a *Auditor) run() {
 			}
 		}
 	}
+}
+
+// outcomeLinger is how long records nobody waits for may wait for company.
+const outcomeLinger = 20 * time.Millisecond
+
+func waited(batch []*pending) bool {
+	for _, p := range batch {
+		if p.done != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Auditor) commit(batch []*pending) bool {
