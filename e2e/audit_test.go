@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -338,6 +339,42 @@ func TestAuditForwarding(t *testing.T) {
 		}
 	}))
 	defer recv.Close()
+	// A syslog receiver (RFC 5424 over TCP, octet-counted frames).
+	sl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sl.Close()
+	syslogSeqs := map[string]bool{}
+	var syslogMu sync.Mutex
+	go func() {
+		for {
+			conn, err := sl.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for {
+					var n int
+					if _, err := fmt.Fscanf(br, "%d ", &n); err != nil {
+						return
+					}
+					msg := make([]byte, n)
+					if _, err := io.ReadFull(br, msg); err != nil {
+						return
+					}
+					if i := strings.Index(string(msg), ` seq="`); i >= 0 && strings.HasPrefix(string(msg), "<13") {
+						seq := string(msg[i+6:])
+						syslogMu.Lock()
+						syslogSeqs[seq[:strings.IndexByte(seq, '"')]] = true
+						syslogMu.Unlock()
+					}
+				}
+			}()
+		}
+	}()
 	up := startRecordingUpstream(t, "up", "echo")
 	data := t.TempDir()
 	yaml := "log: {level: info, format: text}\ndata_dir: " + data + "\n" + `identity:
@@ -352,6 +389,9 @@ audit:
       url: ` + recv.URL + `
       headers: {Authorization: {env: SIEM_TOKEN}}
       batch: 7
+    - name: syslog
+      type: syslog
+      address: ` + sl.Addr().String() + `
 upstreams:
 ` + UpstreamHTTPYAML("up", up.URL+"/mcp", "")
 	calls := func(gh *Gatehouse, n int) {
@@ -415,6 +455,22 @@ upstreams:
 	}
 	if redelivered > 7 { // at least once: at most the batch in flight at the restart again
 		t.Errorf("%d records delivered more than once", redelivered)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		syslogMu.Lock()
+		missing := 0
+		for i := 1; i <= 30; i++ {
+			if !syslogSeqs[fmt.Sprint(i)] {
+				missing++
+			}
+		}
+		syslogMu.Unlock()
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("syslog: %d of records 1..30 never arrived", missing)
+		}
 	}
 }
 

@@ -103,8 +103,12 @@ func (a *App) startForwarders() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopForward = cancel
 	for _, s := range a.cfg.Audit.Forward {
-		w := &audit.Webhook{Name: s.Name, URL: s.URL, Headers: headerFunc(s.Headers), Client: &http.Client{Timeout: 30 * time.Second},
-			Batch: s.Batch, Store: a.audit.store, Chain: a.audit.auditor.Chain(), Logger: a.logger.With("audit_sink", s.Name)}
+		send := audit.Webhook(s.URL, headerFunc(s.Headers), &http.Client{Timeout: 30 * time.Second})
+		if s.Type == "syslog" {
+			send = audit.Syslog(s.Address, "gatehouse")
+		}
+		w := &audit.Forwarder{Name: s.Name, Send: send, Batch: s.Batch, Store: a.audit.store, Chain: a.audit.auditor.Chain(),
+			Logger: a.logger.With("audit_sink", s.Name)}
 		a.forwardWG.Add(1)
 		go func() { defer a.forwardWG.Done(); w.Run(ctx) }()
 	}

@@ -11,25 +11,64 @@ import (
 	"time"
 )
 
-// Webhook forwards a chain's records to an HTTP endpoint (a SIEM's collector), at least
-// once: the store is the outbox, and a cursor per sink (in the store) moves only after
-// the endpoint accepted a batch, so records survive restarts and receiver outages. A batch
-// is POSTed as JSON Lines (application/x-ndjson), one {"chain","seq","hash","record"} per
-// line; receivers deduplicate by chain and seq.
-type Webhook struct {
-	Name    string // the sink's name (its cursor)
-	URL     string
-	Headers func(ctx context.Context) (http.Header, error)
-	Client  *http.Client
-	Batch   int           // records per POST; default 100
-	Poll    time.Duration // how often to look for new records; default 1s
-	Store   Store
-	Chain   string
-	Logger  *slog.Logger
+// Forwarder delivers a chain's records to a sink at least once: the store is the outbox,
+// and a cursor per sink (in the store) moves only after the sink accepted a batch, so
+// records survive restarts and receiver outages. Receivers deduplicate by chain and seq.
+type Forwarder struct {
+	Name   string // the sink's name (its cursor)
+	Send   func(ctx context.Context, recs []Stored) error
+	Batch  int           // records per delivery; default 100
+	Poll   time.Duration // how often to look for new records; default 1s
+	Store  Store
+	Chain  string
+	Logger *slog.Logger
+}
+
+// Webhook returns a Send that POSTs a batch as JSON Lines (application/x-ndjson), one
+// {"chain","seq","hash","record"} per line, and counts only a 2xx answer as delivered.
+func Webhook(url string, headers func(ctx context.Context) (http.Header, error), client *http.Client) func(context.Context, []Stored) error {
+	return func(ctx context.Context, recs []Stored) error {
+		var body bytes.Buffer
+		enc := json.NewEncoder(&body)
+		for _, r := range recs {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, &body)
+		if err != nil {
+			return err
+		}
+		if headers != nil {
+			h, err := headers(ctx)
+			if err != nil {
+				return err
+			}
+			for k, v := range h {
+				req.Header[k] = v
+			}
+		}
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		if len(recs) > 0 {
+			req.Header.Set("X-Gatehouse-Chain", recs[0].Chain)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return fmt.Errorf("%s answered HTTP %d", url, resp.StatusCode)
+		}
+		return nil
+	}
 }
 
 // Run delivers until ctx ends, retrying failures with exponential backoff (1s to 1m).
-func (w *Webhook) Run(ctx context.Context) {
+func (w *Forwarder) Run(ctx context.Context) {
 	if w.Batch <= 0 {
 		w.Batch = 100
 	}
@@ -72,7 +111,7 @@ func (w *Webhook) Run(ctx context.Context) {
 }
 
 // once delivers one batch; it returns how many records it delivered.
-func (w *Webhook) once(ctx context.Context) (int, error) {
+func (w *Forwarder) once(ctx context.Context) (int, error) {
 	cur, err := w.Store.Cursor(ctx, w.Name, w.Chain)
 	if err != nil {
 		return 0, err
@@ -81,42 +120,17 @@ func (w *Webhook) once(ctx context.Context) (int, error) {
 	if err != nil || len(recs) == 0 {
 		return 0, err
 	}
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	for _, r := range recs {
-		if err := enc.Encode(r); err != nil {
-			return 0, err
-		}
-	}
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, w.URL, &body)
-	if err != nil {
+	if err := w.Send(ctx, recs); err != nil {
 		return 0, err
-	}
-	if w.Headers != nil {
-		h, err := w.Headers(ctx)
-		if err != nil {
-			return 0, err
-		}
-		for k, v := range h {
-			req.Header[k] = v
-		}
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	req.Header.Set("X-Gatehouse-Chain", w.Chain)
-	resp, err := w.Client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return 0, fmt.Errorf("%s answered HTTP %d", w.URL, resp.StatusCode)
 	}
 	last := recs[len(recs)-1].Seq
 	if err := w.Store.SetCursor(ctx, w.Name, w.Chain, last); err != nil {
 		return 0, err
 	}
 	return len(recs), nil
+}
+
+func jsonLine(r Stored) (string, error) {
+	b, err := json.Marshal(r)
+	return string(b), err
 }

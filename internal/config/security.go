@@ -641,8 +641,9 @@ type Audit struct {
 // AuditSink is a destination for audit records (a SIEM's HTTP collector).
 type AuditSink struct {
 	Name    string // unique; its delivery cursor is kept under this name
-	Type    string // webhook
-	URL     string
+	Type    string // webhook (default) or syslog
+	URL     string // webhook
+	Address string // syslog: host:port of an RFC 5424 receiver over TCP
 	Headers map[string]Secret
 	Batch   int // records per request; default 100
 }
@@ -717,7 +718,7 @@ func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
 			seen := map[string]bool{}
 			for i, item := range v.Content {
 				ip := index(p, i)
-				ff := d.fields(item, ip, "name", "type", "url", "headers", "batch")
+				ff := d.fields(item, ip, "name", "type", "url", "address", "headers", "batch")
 				if ff == nil {
 					continue
 				}
@@ -731,9 +732,24 @@ func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
 					d.add(item, join(ip, "name"), "required")
 				}
 				if fe, ok := ff["type"]; ok {
-					s.Type, _ = d.oneOf(fe.val, join(ip, "type"), "webhook")
+					s.Type, _ = d.oneOf(fe.val, join(ip, "type"), "webhook", "syslog")
 				} else {
 					s.Type = "webhook"
+				}
+				if fe, ok := ff["address"]; ok {
+					if a, ok := d.str(fe.val, join(ip, "address")); ok {
+						if msg := checkAddress(a); msg != "" {
+							d.add(fe.val, join(ip, "address"), "%s", msg)
+						}
+						s.Address = a
+					}
+				}
+				if s.Type == "syslog" {
+					if s.Address == "" {
+						d.add(item, join(ip, "address"), "required for a syslog sink (host:port)")
+					}
+					a.Forward = append(a.Forward, s)
+					continue
 				}
 				if fe, ok := ff["url"]; ok {
 					if u, ok := d.str(fe.val, join(ip, "url")); ok {
