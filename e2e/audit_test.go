@@ -134,55 +134,60 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("verify of the export: %d %s", code, out)
 	}
 
-	// Retention: pruning everything so far leaves a trail that still verifies.
-	if out, errOut, code := gatehouseCmd(t, "audit", "prune", "--config", gh.Config, "--before", "0s"); code != 0 || !strings.Contains(out, "pruned ") {
-		t.Fatalf("prune: %d %s %s", code, out, errOut)
+	// Fail closed: while the journal cannot be written (made immutable), calls are refused
+	// with -32006 and health says so; once it can, calls go through again.
+	journal := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db.journal")
+	if out, err := exec.Command("chattr", "+i", journal).CombinedOutput(); err != nil {
+		t.Fatalf("chattr +i (needs e2fsprogs and a file system with attributes): %v %s", err, out)
 	}
-	if out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh.Config); code != 0 || !strings.Contains(out, ": ok, ") {
-		t.Fatalf("verify after prune: %d %s", code, out)
-	}
-	if adm := queryRecords(t, gh.Config, "--kind", "admin"); len(adm) == 0 || adm[len(adm)-1]["event"] != "prune" {
-		t.Fatalf("the prune is not recorded: %v", adm)
-	}
-
-	// Fail closed: while another process holds the store's write lock, calls are refused
-	// with -32006 and health says so; once it lets go, calls go through again.
-	dbPath := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db")
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	immutable := true
+	defer func() {
+		if immutable {
+			exec.Command("chattr", "-i", journal).Run()
+		}
+	}()
 	cs2, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cs2.Close()
-	_, err = cs2.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": "while locked"}})
+	_, err = cs2.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": "while unwritable"}})
 	if err == nil || !strings.Contains(err.Error(), "audit trail is unavailable") {
-		t.Fatalf("call while the store is locked: %v", err)
+		t.Fatalf("call while the journal cannot be written: %v", err)
 	}
 	if h := healthRaw(t, gh); !strings.Contains(h, `"status":"failing"`) || !strings.HasPrefix(h, "HTTP 503") {
 		t.Errorf("health while failing: %s", h)
 	}
-	conn.ExecContext(ctx, "ROLLBACK")
-	conn.Close()
+	exec.Command("chattr", "-i", journal).Run()
+	immutable = false
 	if _, err := cs2.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": "after"}}); err != nil {
-		t.Fatalf("call after the store recovered: %v", err)
+		t.Fatalf("call after the journal became writable again: %v", err)
 	}
 	if !strings.Contains(gh.Logs.String(), "AUDIT STORE FAILING") {
 		t.Error("the store failure was not logged loudly")
 	}
+	if recs := queryRecords(t, gh.Config, "--kind", "request"); len(recs) != 8 {
+		t.Errorf("%d request records after the failure, want 8 (the refused call has none)", len(recs))
+	}
+
+	// Stop the gateway: the index is complete and the journal empty. Prune and tamper
+	// need the store to themselves.
+	cs2.Close()
+	gh.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := http.Get(gh.Base + "/healthz"); err != nil {
+			break
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
 
 	// Tamper with one record: verify names it.
-	if _, err := db.Exec(`UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '"after"', '"call-X"') AS BLOB) WHERE kind = 'request' AND CAST(body AS TEXT) LIKE '%"after"%'`); err != nil {
+	dbPath := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db")
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '"call-3"', '"call-X"') AS BLOB) WHERE kind = 'request' AND CAST(body AS TEXT) LIKE '%"call-3"%'`); err != nil {
 		t.Fatal(err)
 	}
 	var seq int64
@@ -193,6 +198,19 @@ func TestAuditTrail(t *testing.T) {
 	out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh.Config)
 	if code != 1 || !strings.Contains(out, fmt.Sprintf("FAILED at record %d", seq)) {
 		t.Fatalf("verify after tampering with record %d: %d %s", seq, code, out)
+	}
+	db.Exec(`UPDATE records SET body = CAST(replace(CAST(body AS TEXT), '"call-X"', '"call-3"') AS BLOB) WHERE seq = ?`, seq)
+	db.Close()
+
+	// Retention: pruning everything so far leaves a trail that still verifies.
+	if out, errOut, code := gatehouseCmd(t, "audit", "prune", "--config", gh.Config, "--before", "0s"); code != 0 || !strings.Contains(out, "pruned ") {
+		t.Fatalf("prune: %d %s %s", code, out, errOut)
+	}
+	if out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh.Config); code != 0 || strings.Contains(out, "FAILED") {
+		t.Fatalf("verify after prune: %d %s", code, out)
+	}
+	if adm := queryRecords(t, gh.Config, "--kind", "admin"); len(adm) == 0 || adm[len(adm)-1]["event"] != "prune" {
+		t.Fatalf("the prune is not recorded: %v", adm)
 	}
 }
 

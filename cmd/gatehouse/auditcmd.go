@@ -74,13 +74,17 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.Audit.Retention = 0
-		st, a, err := app.OpenAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		st, a, busy, err := app.OpenAdminAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), app.ChainName(cfg))
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit prune:", err)
 			return 1
 		}
 		defer st.Close()
 		defer a.Close()
+		if busy {
+			fmt.Fprintln(stderr, "gatehouse audit prune: a gateway is writing this store; it prunes by audit.retention (stop it to prune by hand)")
+			return 1
+		}
 		n, err := a.Prune(context.Background(), cutoff)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit prune:", err)
@@ -89,7 +93,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "pruned %d records of chain %s older than %s\n", n, a.Chain(), cutoff.UTC().Format(time.RFC3339))
 		return 0
 	case "export":
-		st, err := app.OpenStore(cfg)
+		st, _, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit export:", err)
 			return 1
@@ -143,7 +147,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
-		st, err := app.OpenStore(cfg)
+		st, _, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
 			return 1
@@ -158,7 +162,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gatehouse audit query:", err)
 			return 2
 		}
-		st, err := app.OpenStore(cfg)
+		st, _, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit query:", err)
 			return 1
@@ -216,7 +220,8 @@ func adminRecord(cfgPath, event string, detail any, stderr io.Writer) error {
 		return err
 	}
 	cfg.Audit.Retention = 0 // retention is the gateway's to run
-	st, a, err := app.OpenAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// The CLI's own chain: a gateway may be appending to its chain right now.
+	st, a, _, err := app.OpenAdminAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), app.ChainName(cfg)+"-cli")
 	if err != nil {
 		return err
 	}

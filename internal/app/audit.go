@@ -20,18 +20,33 @@ type auditParts struct {
 	auditor *audit.Auditor
 }
 
-// OpenStore opens the audit store cfg names.
-func OpenStore(cfg *config.Config) (audit.Store, error) {
+// OpenStore opens the audit store cfg names for reading or administration (the CLI). For
+// SQLite, busy says a gateway is writing it (it then holds the journal).
+func OpenStore(cfg *config.Config) (st audit.Store, busy bool, err error) {
 	if cfg.Audit.Store == "postgres" {
-		dsn, err := cfg.Audit.DSN.Resolve(nil)
-		if err != nil {
-			return nil, fmt.Errorf("audit.dsn: %w", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		return audit.OpenPostgres(ctx, dsn)
+		st, err = openPostgres(cfg)
+		return st, false, err
 	}
-	return audit.OpenSQLite(cfg.Audit.Path)
+	return audit.OpenForAdmin(cfg.Audit.Path)
+}
+
+func openPostgres(cfg *config.Config) (audit.Store, error) {
+	dsn, err := cfg.Audit.DSN.Resolve(nil)
+	if err != nil {
+		return nil, fmt.Errorf("audit.dsn: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return audit.OpenPostgres(ctx, dsn)
+}
+
+// openGatewayStore opens the store for the gateway, the one writer of its chain: SQLite
+// behind its journal.
+func openGatewayStore(cfg *config.Config, logger *slog.Logger) (audit.Store, error) {
+	if cfg.Audit.Store == "postgres" {
+		return openPostgres(cfg)
+	}
+	return audit.OpenJournaled(cfg.Audit.Path, logger)
 }
 
 // ChainName is this gateway's chain: audit.chain, else the host name.
@@ -45,12 +60,41 @@ func ChainName(cfg *config.Config) string {
 	return "gatehouse"
 }
 
-// OpenAudit opens the store and keys of cfg and starts an Auditor (the gateway, and the CLI
-// for administrative records). The caller closes both.
+// OpenAudit opens the store and keys of cfg and starts the gateway's Auditor. The caller
+// closes both.
 func OpenAudit(cfg *config.Config, logger *slog.Logger) (audit.Store, *audit.Auditor, error) {
+	st, err := openGatewayStore(cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := startAuditor(cfg, logger, st, ChainName(cfg))
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, a, nil
+}
+
+// OpenAdminAudit starts an Auditor for a process that is not the gateway, on chain (the CLI
+// writes its records to a chain of its own, so that it never forks the gateway's). busy says
+// a gateway holds the store (SQLite).
+func OpenAdminAudit(cfg *config.Config, logger *slog.Logger, chain string) (audit.Store, *audit.Auditor, bool, error) {
+	st, busy, err := OpenStore(cfg)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	a, err := startAuditor(cfg, logger, st, chain)
+	if err != nil {
+		st.Close()
+		return nil, nil, false, err
+	}
+	return st, a, busy, nil
+}
+
+func startAuditor(cfg *config.Config, logger *slog.Logger, st audit.Store, chain string) (*audit.Auditor, error) {
 	key, created, err := audit.LoadOrCreateSigningKey(cfg.DataDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("audit signing key: %w", err)
+		return nil, fmt.Errorf("audit signing key: %w", err)
 	}
 	if created {
 		logger.Warn("created the audit signing key; give its public half to whoever verifies the trail",
@@ -58,26 +102,17 @@ func OpenAudit(cfg *config.Config, logger *slog.Logger) (audit.Store, *audit.Aud
 	}
 	hk, err := audit.LoadOrCreateHMACKey(cfg.DataDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("audit value key: %w", err)
-	}
-	st, err := OpenStore(cfg)
-	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("audit value key: %w", err)
 	}
 	rules := make([]audit.FieldRule, len(cfg.Audit.Fields))
 	for i, f := range cfg.Audit.Fields {
 		rules[i] = audit.FieldRule{Server: f.Server, Tool: f.Tool, Path: f.Path, Mode: f.Mode}
 	}
-	a, err := audit.New(audit.Config{
-		Store: st, Chain: ChainName(cfg), Key: key, Valuer: audit.NewValuer(hk, rules, cfg.Audit.Values),
+	return audit.New(audit.Config{
+		Store: st, Chain: chain, Key: key, Valuer: audit.NewValuer(hk, rules, cfg.Audit.Values),
 		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointInterval.Std(),
 		CheckpointFile: cfg.Audit.CheckpointFile, Logger: logger, Retention: cfg.Audit.Retention.Std(),
 	})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return st, a, nil
 }
 
 // AdminRecord writes an administrative event durably (key changes, reloads).

@@ -11,11 +11,25 @@ import (
 // BenchmarkWrite is one durable record written by 8 concurrent callers (group commit) to
 // SQLite on this machine's disk.
 func BenchmarkWrite(b *testing.B) {
-	st, err := OpenSQLite(filepath.Join(b.TempDir(), "audit.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	b.Run("journaled", func(b *testing.B) {
+		st, err := OpenJournaled(filepath.Join(b.TempDir(), "audit.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchWrite(b, st)
+	})
+	b.Run("sqlite-direct", func(b *testing.B) {
+		st, err := OpenSQLite(filepath.Join(b.TempDir(), "audit.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchWrite(b, st)
+	})
+}
+
+func benchWrite(b *testing.B, st Store) {
 	_, key, _ := generateKey()
 	a, _ := New(Config{Store: st, Chain: "bench", Key: key, Valuer: NewValuer(make([]byte, 32), nil, "")})
 	defer a.Close()
