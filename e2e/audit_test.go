@@ -73,6 +73,18 @@ func queryRecords(t *testing.T, cfg string, args ...string) []map[string]any {
 	return recs
 }
 
+// pollRecords is queryRecords for a running gateway, whose index trails its journal by up to
+// 50 ms: it asks again until at least n records come back (or 5s passed).
+func pollRecords(t *testing.T, cfg string, n int, args ...string) []map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		recs := queryRecords(t, cfg, args...)
+		if len(recs) >= n || time.Now().After(deadline) {
+			return recs
+		}
+	}
+}
+
 // TestAuditTrail: calls through the binary leave records (decision, rules, hashed or clear
 // values, outcomes); the trail verifies; a changed record is found by its sequence number;
 // a store that cannot be written makes the gateway refuse calls and report it.
@@ -100,7 +112,7 @@ func TestAuditTrail(t *testing.T) {
 	cs.Close()
 	time.Sleep(500 * time.Millisecond) // outcome records and a checkpoint
 
-	reqs := queryRecords(t, gh.Config, "--kind", "request")
+	reqs := pollRecords(t, gh.Config, 7, "--kind", "request")
 	if len(reqs) != 7 {
 		t.Fatalf("%d request records, want 7", len(reqs))
 	}
@@ -110,11 +122,11 @@ func TestAuditTrail(t *testing.T) {
 		args["text"] != "call-0" || !strings.HasPrefix(fmt.Sprint(args["secret"]), "hmac-sha256:") {
 		t.Errorf("first request record: %v", first)
 	}
-	denied := queryRecords(t, gh.Config, "--decision", "deny")
+	denied := pollRecords(t, gh.Config, 1, "--decision", "deny")
 	if len(denied) != 1 || denied[0]["target"] != "wipe" || denied[0]["outcome"] != "refused" || !strings.Contains(fmt.Sprint(denied[0]["rules"]), "default-deny") {
 		t.Errorf("denied record: %v", denied)
 	}
-	outs := queryRecords(t, gh.Config, "--kind", "outcome")
+	outs := pollRecords(t, gh.Config, 6, "--kind", "outcome")
 	if len(outs) != 6 || outs[0]["outcome"] != "result" || !strings.HasPrefix(fmt.Sprint(outs[0]["response_digest"]), "sha256:") {
 		t.Errorf("outcome records: %d, first %v", len(outs), outs[0])
 	}
@@ -166,7 +178,7 @@ func TestAuditTrail(t *testing.T) {
 	if !strings.Contains(gh.Logs.String(), "AUDIT STORE FAILING") {
 		t.Error("the store failure was not logged loudly")
 	}
-	if recs := queryRecords(t, gh.Config, "--kind", "request"); len(recs) != 8 {
+	if recs := pollRecords(t, gh.Config, 8, "--kind", "request"); len(recs) != 8 {
 		t.Errorf("%d request records after the failure, want 8 (the refused call has none)", len(recs))
 	}
 
@@ -315,7 +327,7 @@ func TestAuditServerRequests(t *testing.T) {
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__ask", Arguments: map[string]any{"text": "a private prompt"}}); err != nil {
 		t.Fatal(err)
 	}
-	recs := queryRecords(t, gh.Config, "--kind", "server_request")
+	recs := pollRecords(t, gh.Config, 1, "--kind", "server_request")
 	if len(recs) != 1 || recs[0]["method"] != "sampling/createMessage" || recs[0]["server"] != "up" {
 		t.Fatalf("server_request records: %v", recs)
 	}

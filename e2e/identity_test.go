@@ -291,6 +291,11 @@ func TestIdentityAndPolicy(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Errorf("owner on own session: HTTP %d", resp.StatusCode)
 		}
+		// ... and recorded in the audit trail, under the identity that tried.
+		sec := pollRecords(t, gh.Config, 1, "--kind", "security")
+		if len(sec) != 1 || sec[0]["subject"] != "bob" || sec[0]["event"] != "session_presented_by_another_identity" {
+			t.Errorf("security records: %v", sec)
+		}
 	})
 
 	t.Run("policy through the Go SDK client", func(t *testing.T) {

@@ -326,6 +326,7 @@ func (a *App) ServeHTTP(ctx context.Context, ready func(addr net.Addr)) error {
 		Logger:               a.logger,
 		Auth:                 a.auth.Load,
 		ResourceMetadataURL:  a.metadataURL,
+		OnSecurityEvent:      a.gw.SecurityEvent,
 	})
 	defer mcp.Close()
 	mux := http.NewServeMux()

@@ -13,6 +13,7 @@ const (
 	KindOutcome       = "outcome"        // what came of a forwarded request
 	KindServerRequest = "server_request" // an upstream's request to a client (sampling, elicitation, roots)
 	KindAdmin         = "admin"          // configuration reloads, key changes, prunes
+	KindSecurity      = "security"       // a refused attempt worth keeping (a session presented by another identity)
 )
 
 // Record is one audit record. Seq, Chain, Prev and Hash are set by the store.

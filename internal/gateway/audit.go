@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"gatehouse/internal/audit"
+	"gatehouse/internal/identity"
 	"gatehouse/internal/jsonrpc"
 )
 
@@ -101,4 +103,20 @@ func (g *Gateway) auditOutcome(env *Envelope, start time.Time, out []byte, err e
 		}
 	}
 	g.audit.Enqueue(rec)
+}
+
+// SecurityEvent records a refused attempt worth keeping, durably, detached from ctx's
+// cancellation. Without an audit trail it is only logged (by the caller).
+func (g *Gateway) SecurityEvent(ctx context.Context, event string, id *identity.Identity, detail map[string]any) {
+	if g.audit == nil {
+		return
+	}
+	b, _ := json.Marshal(detail)
+	rec := &audit.Record{Time: time.Now(), Kind: audit.KindSecurity, Event: event, Detail: b}
+	if id != nil {
+		rec.Subject, rec.Tenant, rec.ClientID, rec.AuthMethod = id.Subject, id.Tenant, id.ClientID, string(id.Method)
+	}
+	if err := g.audit.Write(context.WithoutCancel(ctx), rec); err != nil {
+		g.logger.Error("security event not recorded", "event", event, "err", err)
+	}
 }

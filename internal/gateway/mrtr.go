@@ -209,6 +209,8 @@ func (g *Gateway) resume(ctx context.Context, msg *jsonrpc.Message, st Stream, s
 	if who := identity.FromContext(ctx); who.Key() != p.sess.identity.Key() {
 		p.sess.logger.Warn("requestState presented by another identity: refused; the parked call ends",
 			"owner", p.sess.identity.String(), "presented_by", who.String())
+		g.SecurityEvent(ctx, "request_state_presented_by_another_identity", who,
+			map[string]any{"owner": p.sess.identity.String(), "method": p.method, "name": p.name})
 		p.sess.Close()
 		return jsonrpc.ErrorResponse(msg.ID, CodePolicyDenied, "requestState belongs to another identity", nil)
 	}

@@ -40,6 +40,9 @@ type HTTPOptions struct {
 	Auth func() *identity.Authenticator
 	// ResourceMetadataURL returns the RFC 9728 metadata URL named in 401 challenges.
 	ResourceMetadataURL func() string
+	// OnSecurityEvent, if set, is told of refused attempts worth recording (a session id
+	// presented by another identity).
+	OnSecurityEvent func(ctx context.Context, event string, id *identity.Identity, detail map[string]any)
 }
 
 // HTTPHandler serves the MCP Streamable HTTP transport (session-based revisions 2025-03-26,
@@ -357,6 +360,10 @@ func (h *HTTPHandler) lookup(w http.ResponseWriter, r *http.Request) *httpSessio
 		// A session id is not a credential: whoever presents it must be who opened it.
 		h.logger.Warn("session presented by another identity: refused", "session", hs.sess.ID(),
 			"owner", hs.sess.Identity().String(), "presented_by", id.String(), "remote", r.RemoteAddr)
+		if h.opts.OnSecurityEvent != nil {
+			h.opts.OnSecurityEvent(r.Context(), "session_presented_by_another_identity", id,
+				map[string]any{"session": hs.sess.ID(), "owner": hs.sess.Identity().String(), "remote": r.RemoteAddr})
+		}
 		httpError(w, http.StatusForbidden, nil, jsonrpc.CodeInvalidRequest, "this session belongs to another identity")
 		return nil
 	}
