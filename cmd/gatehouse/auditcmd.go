@@ -133,19 +133,10 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
 			return 2
 		}
-		var extra []audit.Checkpoint
-		if *cpFile != "" {
-			fh, err := os.Open(*cpFile)
-			if err != nil {
-				fmt.Fprintln(stderr, "gatehouse audit verify:", err)
-				return 1
-			}
-			extra, err = audit.ReadCheckpoints(fh)
-			fh.Close()
-			if err != nil {
-				fmt.Fprintln(stderr, "gatehouse audit verify:", err)
-				return 1
-			}
+		extra, err := readCheckpointFile(*cpFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
+			return 1
 		}
 		st, _, err := app.OpenStore(cfg)
 		if err != nil {
@@ -255,19 +246,10 @@ func verifyExport(file, pubkey, cpFile string, asJSON bool, stdout, stderr io.Wr
 		fmt.Fprintln(stderr, "gatehouse audit verify:", err)
 		return 1
 	}
-	var extra []audit.Checkpoint
-	if cpFile != "" {
-		fh, err := os.Open(cpFile)
-		if err != nil {
-			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
-			return 1
-		}
-		extra, err = audit.ReadCheckpoints(fh)
-		fh.Close()
-		if err != nil {
-			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
-			return 1
-		}
+	extra, err := readCheckpointFile(cpFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse audit verify:", err)
+		return 1
 	}
 	return report(mem, pub, extra, asJSON, stdout, stderr)
 }
@@ -303,4 +285,17 @@ func report(st audit.Store, pub ed25519.PublicKey, extra []audit.Checkpoint, asJ
 		return 1
 	}
 	return 0
+}
+
+// readCheckpointFile reads the external checkpoint file ("" means none).
+func readCheckpointFile(path string) ([]audit.Checkpoint, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return audit.ReadCheckpoints(f)
 }

@@ -118,17 +118,13 @@ func (m *Memory) Append(_ context.Context, chain string, recs []*Record) error {
 		seq = ch.seqs[n-1]
 		prev = ch.hashes[seq]
 	}
-	for _, r := range recs {
-		seq++
-		r.Seq, r.Chain, r.Prev, r.Hash = seq, chain, prev, ""
-		body, err := r.body()
-		if err != nil {
-			return err
-		}
-		r.Hash = chainHash(prev, body)
-		ch.seqs = append(ch.seqs, seq)
-		ch.bodies[seq], ch.hashes[seq] = body, r.Hash
-		prev = r.Hash
+	bodies, err := seal(chain, seq, prev, recs)
+	if err != nil {
+		return err
+	}
+	for i, r := range recs {
+		ch.seqs = append(ch.seqs, r.Seq)
+		ch.bodies[r.Seq], ch.hashes[r.Seq] = bodies[i], r.Hash
 	}
 	return nil
 }

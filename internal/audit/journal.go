@@ -221,22 +221,19 @@ func (j *Journaled) Append(ctx context.Context, chain string, recs []*Record) er
 		}
 		h = headState{seq, hash}
 	}
+	bodies, err := seal(chain, h.seq, h.hash, recs)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	next := h
-	for _, r := range recs {
-		next.seq++
-		r.Seq, r.Chain, r.Prev, r.Hash = next.seq, chain, next.hash, ""
-		body, err := r.body()
-		if err != nil {
+	for i, r := range recs {
+		if err := enc.Encode(journalLine{Type: "r", Chain: chain, Seq: r.Seq, Hash: r.Hash, Cols: colsOf(r), Body: bodies[i]}); err != nil {
 			return err
 		}
-		r.Hash = chainHash(next.hash, body)
-		if err := enc.Encode(journalLine{Type: "r", Chain: chain, Seq: next.seq, Hash: r.Hash, Cols: colsOf(r), Body: body}); err != nil {
-			return err
-		}
-		next.hash = r.Hash
 	}
+	last := recs[len(recs)-1]
+	next := headState{last.Seq, last.Hash}
 	if err := j.write(buf.Bytes(), true); err != nil {
 		return err
 	}

@@ -89,18 +89,14 @@ func (p *Postgres) Append(ctx context.Context, chain string, recs []*Record) err
 	if err != nil {
 		return err
 	}
+	bodies, err := seal(chain, seq, prev, recs)
+	if err != nil {
+		return err
+	}
 	batch := &pgx.Batch{}
-	for _, r := range recs {
-		seq++
-		r.Seq, r.Chain, r.Prev, r.Hash = seq, chain, prev, ""
-		body, err := r.body()
-		if err != nil {
-			return err
-		}
-		r.Hash = chainHash(prev, body)
+	for i, r := range recs {
 		batch.Queue(`INSERT INTO gatehouse_audit_records (chain, seq, time, kind, subject, tenant, server, target, decision, outcome, body, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
-			chain, seq, r.Time.UTC(), r.Kind, r.Subject, r.Tenant, r.Server, r.Target, r.Decision, r.Outcome, body, r.Hash)
-		prev = r.Hash
+			chain, r.Seq, r.Time.UTC(), r.Kind, r.Subject, r.Tenant, r.Server, r.Target, r.Decision, r.Outcome, bodies[i], r.Hash)
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("audit store: insert: %w", err)

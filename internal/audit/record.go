@@ -76,6 +76,23 @@ func chainHash(prev string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// seal continues chain after (seq, prev): it gives each record its Seq, Chain, Prev and
+// Hash, and returns their canonical bodies. Every store appends through it.
+func seal(chain string, seq int64, prev string, recs []*Record) ([][]byte, error) {
+	bodies := make([][]byte, len(recs))
+	for i, r := range recs {
+		seq++
+		r.Seq, r.Chain, r.Prev, r.Hash = seq, chain, prev, ""
+		body, err := r.body()
+		if err != nil {
+			return nil, err
+		}
+		r.Hash = chainHash(prev, body)
+		bodies[i], prev = body, r.Hash
+	}
+	return bodies, nil
+}
+
 // Genesis is the Prev of a chain's first record.
 const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 

@@ -111,18 +111,14 @@ func (s *SQLite) Append(ctx context.Context, chain string, recs []*Record) error
 		return err
 	}
 	stmt := tx.StmtContext(ctx, s.insert)
-	for _, r := range recs {
-		seq++
-		r.Seq, r.Chain, r.Prev, r.Hash = seq, chain, prev, ""
-		body, err := r.body()
-		if err != nil {
-			return err
-		}
-		r.Hash = chainHash(prev, body)
-		if _, err := stmt.ExecContext(ctx, chain, seq, r.Time.UTC().Format(time.RFC3339Nano), r.Kind, r.Subject, r.Tenant, r.Server, r.Target, r.Decision, r.Outcome, body, r.Hash); err != nil {
+	bodies, err := seal(chain, seq, prev, recs)
+	if err != nil {
+		return err
+	}
+	for i, r := range recs {
+		if _, err := stmt.ExecContext(ctx, chain, r.Seq, r.Time.UTC().Format(time.RFC3339Nano), r.Kind, r.Subject, r.Tenant, r.Server, r.Target, r.Decision, r.Outcome, bodies[i], r.Hash); err != nil {
 			return fmt.Errorf("audit store: insert: %w", err)
 		}
-		prev = r.Hash
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit store: commit: %w", err)

@@ -210,31 +210,11 @@ func (d *decoder) jwt(n *yaml.Node, path string, j *JWT) {
 	if f == nil {
 		return
 	}
-	if e, ok := f["issuer"]; ok {
-		p := join(path, "issuer")
-		if s, ok := d.str(e.val, p); ok {
-			if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-				d.add(e.val, p, "%q must be an absolute http(s) URL", s)
-			} else {
-				j.Issuer = s
-			}
-		}
-	} else {
-		d.add(n, join(path, "issuer"), "required")
-	}
+	j.Issuer = d.httpURL(f, n, path, "issuer", "required")
 	if e, ok := f["audiences"]; ok {
 		j.Audiences, _ = d.strList(e.val, join(path, "audiences"))
 	}
-	if e, ok := f["jwks_url"]; ok {
-		p := join(path, "jwks_url")
-		if s, ok := d.str(e.val, p); ok && s != "" {
-			if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-				d.add(e.val, p, "%q must be an absolute http(s) URL", s)
-			} else {
-				j.JWKSURL = s
-			}
-		}
-	}
+	j.JWKSURL = d.httpURL(f, n, path, "jwks_url", "")
 	if e, ok := f["algorithms"]; ok {
 		p := join(path, "algorithms")
 		if list, ok := d.strList(e.val, p); ok {
@@ -292,28 +272,8 @@ func (d *decoder) introspection(n *yaml.Node, path string, in *Introspection) {
 	if f == nil {
 		return
 	}
-	if e, ok := f["url"]; ok {
-		p := join(path, "url")
-		if s, ok := d.str(e.val, p); ok {
-			if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-				d.add(e.val, p, "%q must be an absolute http(s) URL", s)
-			} else {
-				in.URL = s
-			}
-		}
-	} else {
-		d.add(n, join(path, "url"), "required: the authorization server's introspection endpoint")
-	}
-	if e, ok := f["client_id"]; ok {
-		in.ClientID, _ = d.str(e.val, join(path, "client_id"))
-	} else {
-		d.add(n, join(path, "client_id"), "required")
-	}
-	if e, ok := f["client_secret"]; ok {
-		in.ClientSecret, _ = d.secret(e.val, join(path, "client_secret"))
-	} else {
-		d.add(n, join(path, "client_secret"), "required ({env: NAME} or {file: PATH})")
-	}
+	in.URL = d.httpURL(f, n, path, "url", "required: the authorization server's introspection endpoint")
+	in.ClientID, in.ClientSecret = d.oauthClient(f, n, path)
 	if e, ok := f["cache_ttl"]; ok {
 		in.CacheTTL, _ = d.nonNegDuration(e.val, join(path, "cache_ttl"))
 	}
@@ -567,28 +527,8 @@ func (d *decoder) credentials(n *yaml.Node, path string, u *Upstream) {
 	} else {
 		d.add(n, join(path, "type"), "required (client_credentials or token_exchange)")
 	}
-	if e, ok := f["token_url"]; ok {
-		p := join(path, "token_url")
-		if s, ok := d.str(e.val, p); ok {
-			if pu, err := url.Parse(s); err != nil || pu.Host == "" || (pu.Scheme != "https" && pu.Scheme != "http") {
-				d.add(e.val, p, "%q must be an absolute http(s) URL", s)
-			} else {
-				c.TokenURL = s
-			}
-		}
-	} else {
-		d.add(n, join(path, "token_url"), "required: the authorization server's token endpoint")
-	}
-	if e, ok := f["client_id"]; ok {
-		c.ClientID, _ = d.str(e.val, join(path, "client_id"))
-	} else {
-		d.add(n, join(path, "client_id"), "required")
-	}
-	if e, ok := f["client_secret"]; ok {
-		c.ClientSecret, _ = d.secret(e.val, join(path, "client_secret"))
-	} else {
-		d.add(n, join(path, "client_secret"), "required ({env: NAME} or {file: PATH})")
-	}
+	c.TokenURL = d.httpURL(f, n, path, "token_url", "required: the authorization server's token endpoint")
+	c.ClientID, c.ClientSecret = d.oauthClient(f, n, path)
 	if e, ok := f["scopes"]; ok {
 		c.Scopes, _ = d.strList(e.val, join(path, "scopes"))
 	}
@@ -803,4 +743,44 @@ func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
 			a.Fields = append(a.Fields, af)
 		}
 	}
+}
+
+// httpURL decodes f[key] as an absolute http(s) URL. required, if not empty, is the
+// message for a missing key; an optional key may also be "".
+func (d *decoder) httpURL(f map[string]entry, n *yaml.Node, path, key, required string) string {
+	p := join(path, key)
+	e, ok := f[key]
+	if !ok {
+		if required != "" {
+			d.add(n, p, "%s", required)
+		}
+		return ""
+	}
+	s, ok := d.str(e.val, p)
+	if !ok || (s == "" && required == "") {
+		return ""
+	}
+	if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		d.add(e.val, p, "%q must be an absolute http(s) URL", s)
+		return ""
+	}
+	return s
+}
+
+// oauthClient decodes the client_id and client_secret of a registration at an
+// authorization server; both are required.
+func (d *decoder) oauthClient(f map[string]entry, n *yaml.Node, path string) (string, Secret) {
+	var id string
+	var secret Secret
+	if e, ok := f["client_id"]; ok {
+		id, _ = d.str(e.val, join(path, "client_id"))
+	} else {
+		d.add(n, join(path, "client_id"), "required")
+	}
+	if e, ok := f["client_secret"]; ok {
+		secret, _ = d.secret(e.val, join(path, "client_secret"))
+	} else {
+		d.add(n, join(path, "client_secret"), "required ({env: NAME} or {file: PATH})")
+	}
+	return id, secret
 }
