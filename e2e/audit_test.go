@@ -405,6 +405,20 @@ func TestAuditForwarding(t *testing.T) {
 			}()
 		}
 	}()
+	// A checkpoint witness: every signed checkpoint is POSTed here.
+	var cpMu sync.Mutex
+	var witnessed []string
+	witness := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Witness-Key") != "w1" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		cpMu.Lock()
+		witnessed = append(witnessed, string(b))
+		cpMu.Unlock()
+	}))
+	defer witness.Close()
 	up := startRecordingUpstream(t, "up", "echo")
 	data := t.TempDir()
 	yaml := "log: {level: info, format: text}\ndata_dir: " + data + "\n" + `identity:
@@ -414,6 +428,9 @@ policy:
     dev:
       - tools: [echo]
 audit:
+  checkpoint_interval: 300ms
+  checkpoint_url: ` + witness.URL + `
+  checkpoint_headers: {X-Witness-Key: w1}
   forward:
     - name: siem
       url: ` + recv.URL + `
@@ -501,6 +518,25 @@ upstreams:
 		if time.Now().After(deadline) {
 			t.Fatalf("syslog: %d of records 1..30 never arrived", missing)
 		}
+	} // The witness's checkpoints are signed by the gateway's key and verify the trail (once
+	// the gateway stopped: its index is then complete).
+	gh2.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := http.Get(gh2.Base + "/healthz"); err != nil {
+			break
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	cpMu.Lock()
+	cps := strings.Join(witnessed, "\n") + "\n"
+	cpMu.Unlock()
+	if len(witnessed) == 0 {
+		t.Fatal("no checkpoint reached the witness URL")
+	}
+	cpPath := filepath.Join(t.TempDir(), "witnessed.jsonl")
+	os.WriteFile(cpPath, []byte(cps), 0o600)
+	if out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh2.Config, "--checkpoints", cpPath); code != 0 || !strings.Contains(out, ": ok, ") {
+		t.Fatalf("verify with the witnessed checkpoints: %d %s", code, out)
 	}
 }
 

@@ -108,8 +108,13 @@ func startAuditor(cfg *config.Config, logger *slog.Logger, st audit.Store, chain
 	for i, f := range cfg.Audit.Fields {
 		rules[i] = audit.FieldRule{Server: f.Server, Tool: f.Tool, Path: f.Path, Mode: f.Mode}
 	}
+	var post func(context.Context, audit.Checkpoint) error
+	if cfg.Audit.CheckpointURL != "" {
+		post = audit.PostCheckpoint(cfg.Audit.CheckpointURL, headerFunc(cfg.Audit.CheckpointHeaders), &http.Client{Timeout: 10 * time.Second})
+	}
 	return audit.New(audit.Config{
-		Store: st, Chain: chain, Key: key, Valuer: audit.NewValuer(hk, rules, cfg.Audit.Values),
+		CheckpointPost: post,
+		Store:          st, Chain: chain, Key: key, Valuer: audit.NewValuer(hk, rules, cfg.Audit.Values),
 		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointInterval.Std(),
 		CheckpointFile: cfg.Audit.CheckpointFile, Logger: logger, Retention: cfg.Audit.Retention.Std(),
 	})

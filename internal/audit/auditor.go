@@ -1,12 +1,14 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -22,6 +24,9 @@ type Config struct {
 	CheckpointEvery    int           // records between checkpoints; default 1000
 	CheckpointInterval time.Duration // at most this long between checkpoints while records arrive; default 10s
 	CheckpointFile     string        // also append each checkpoint here (JSON lines), outside the store
+	// CheckpointPost, if set, also sends each checkpoint elsewhere (a URL: a witness the
+	// store's writer cannot reach); its failures are logged, not fatal.
+	CheckpointPost func(ctx context.Context, cp Checkpoint) error
 	// Retention prunes records older than this, checked at start and hourly; 0 keeps all.
 	Retention time.Duration
 	Logger    *slog.Logger
@@ -253,6 +258,44 @@ func (a *Auditor) checkpoint() {
 		if err := appendLine(a.cfg.CheckpointFile, cp); err != nil {
 			a.logger.Error("audit checkpoint not written to the checkpoint file", "file", a.cfg.CheckpointFile, "err", err)
 		}
+	}
+	if a.cfg.CheckpointPost != nil {
+		if err := a.cfg.CheckpointPost(ctx, cp); err != nil {
+			a.logger.Error("audit checkpoint not sent to the checkpoint URL", "err", err)
+		}
+	}
+}
+
+// PostCheckpoint returns a CheckpointPost that POSTs each checkpoint as JSON to url.
+func PostCheckpoint(url string, headers func(ctx context.Context) (http.Header, error), client *http.Client) func(context.Context, Checkpoint) error {
+	return func(ctx context.Context, cp Checkpoint) error {
+		b, err := json.Marshal(cp)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		if headers != nil {
+			h, err := headers(ctx)
+			if err != nil {
+				return err
+			}
+			for k, v := range h {
+				req.Header[k] = v
+			}
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return fmt.Errorf("%s answered HTTP %d", url, resp.StatusCode)
+		}
+		return nil
 	}
 }
 

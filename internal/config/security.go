@@ -564,6 +564,10 @@ type Audit struct {
 	// CheckpointFile also receives every signed checkpoint (JSON lines): keep it somewhere
 	// the store's writer cannot rewrite, and a truncation of the whole tail is found.
 	CheckpointFile string
+	// CheckpointURL also receives every signed checkpoint (POSTed as JSON), with
+	// CheckpointHeaders.
+	CheckpointURL     string
+	CheckpointHeaders map[string]Secret
 	// FailOpen forwards requests whose record could not be written. Off by default: a
 	// request that cannot be recorded is refused.
 	FailOpen bool
@@ -594,7 +598,7 @@ type AuditField struct {
 }
 
 func auditKeys() []string {
-	return []string{"enabled", "store", "path", "dsn", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "fail_open", "values", "fields", "retention", "forward"}
+	return []string{"enabled", "store", "path", "dsn", "chain", "checkpoint_every", "checkpoint_interval", "checkpoint_file", "checkpoint_url", "checkpoint_headers", "fail_open", "values", "fields", "retention", "forward"}
 }
 
 func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
@@ -642,6 +646,10 @@ func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
 		if s, ok := d.str(e.val, join(path, "checkpoint_file")); ok && s != "" {
 			a.CheckpointFile = d.abs(s)
 		}
+	}
+	a.CheckpointURL = d.httpURL(f, n, path, "checkpoint_url", "")
+	if e, ok := f["checkpoint_headers"]; ok {
+		a.CheckpointHeaders = d.secretMap(e.val, join(path, "checkpoint_headers"), checkHeaderName, true)
 	}
 	if e, ok := f["fail_open"]; ok {
 		a.FailOpen, _ = d.boolean(e.val, join(path, "fail_open"))
