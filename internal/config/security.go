@@ -627,7 +627,7 @@ func (d *decoder) audit(n *yaml.Node, path string, a *Audit) {
 	}
 	if e, ok := f["chain"]; ok {
 		p := join(path, "chain")
-		if s, ok := d.str(e.val, p); ok {
+		if s, ok := d.str(e.val, p); ok && s != "" {
 			if !ruleNameRE.MatchString(s) {
 				d.add(e.val, p, "%q must match %s", s, ruleNameRE)
 			}
