@@ -49,14 +49,16 @@ type headState struct {
 	hash string
 }
 
+// A journal line is a small JSON header, then, for a record, a tab and the record's body
+// exactly as hashed. Neither JSON holds a raw tab or newline (encoding/json escapes them), so
+// indexing splits at the first tab and decodes only the header.
 type journalLine struct {
-	Type       string          `json:"t"` // r: record, c: checkpoint
-	Chain      string          `json:"chain"`
-	Seq        int64           `json:"seq"`
-	Hash       string          `json:"hash,omitempty"`
-	Cols       *indexCols      `json:"cols,omitempty"` // the record's indexed columns, so indexing need not decode its body
-	Body       json.RawMessage `json:"body,omitempty"`
-	Checkpoint *Checkpoint     `json:"cp,omitempty"`
+	Type       string      `json:"t"` // r: record, c: checkpoint
+	Chain      string      `json:"chain"`
+	Seq        int64       `json:"seq"`
+	Hash       string      `json:"hash,omitempty"`
+	Cols       *indexCols  `json:"cols,omitempty"` // the record's indexed columns, so indexing need not decode its body
+	Checkpoint *Checkpoint `json:"cp,omitempty"`
 }
 
 type indexCols struct {
@@ -167,8 +169,9 @@ func indexLines(ctx context.Context, s *SQLite, data []byte) (int, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data[:end]))
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
+		head, body, _ := bytes.Cut(sc.Bytes(), []byte{'\t'})
 		var l journalLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+		if err := json.Unmarshal(head, &l); err != nil {
 			return 0, fmt.Errorf("journal line: %w", err)
 		}
 		switch l.Type {
@@ -176,12 +179,12 @@ func indexLines(ctx context.Context, s *SQLite, data []byte) (int, error) {
 			c := l.Cols
 			if c == nil {
 				var r Record
-				if err := json.Unmarshal(l.Body, &r); err != nil {
+				if err := json.Unmarshal(body, &r); err != nil {
 					return 0, err
 				}
 				c = colsOf(&r)
 			}
-			if _, err := ins.ExecContext(ctx, l.Chain, l.Seq, c.Time, c.Kind, c.Subject, c.Tenant, c.Server, c.Target, c.Decision, c.Outcome, []byte(l.Body), l.Hash); err != nil {
+			if _, err := ins.ExecContext(ctx, l.Chain, l.Seq, c.Time, c.Kind, c.Subject, c.Tenant, c.Server, c.Target, c.Decision, c.Outcome, body, l.Hash); err != nil {
 				return 0, err
 			}
 		case "c":
@@ -226,11 +229,15 @@ func (j *Journaled) Append(ctx context.Context, chain string, recs []*Record) er
 		return err
 	}
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
 	for i, r := range recs {
-		if err := enc.Encode(journalLine{Type: "r", Chain: chain, Seq: r.Seq, Hash: r.Hash, Cols: colsOf(r), Body: bodies[i]}); err != nil {
+		head, err := json.Marshal(journalLine{Type: "r", Chain: chain, Seq: r.Seq, Hash: r.Hash, Cols: colsOf(r)})
+		if err != nil {
 			return err
 		}
+		buf.Write(head)
+		buf.WriteByte('\t')
+		buf.Write(bodies[i])
+		buf.WriteByte('\n')
 	}
 	last := recs[len(recs)-1]
 	next := headState{last.Seq, last.Hash}
