@@ -37,6 +37,7 @@ audit:
   checkpoint_file: %CPFILE%
   fields:
     - {tool: echo, path: text, mode: clear}
+    - {tool: echo, path: result.content.*.text, mode: clear}
 `
 
 func gatehouseCmd(t *testing.T, args ...string) (string, string, int) {
@@ -102,7 +103,7 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 6 {
-		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": fmt.Sprint("call-", i), "secret": "s3cr3t"}}); err != nil {
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": fmt.Sprint("call-", i), "password": "s3cr3t"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -119,7 +120,7 @@ func TestAuditTrail(t *testing.T) {
 	first := reqs[0]
 	args, _ := first["arguments"].(map[string]any)
 	if first["subject"] != "auditor-test" || first["server"] != "up" || first["target"] != "echo" || first["decision"] != "allow" ||
-		args["text"] != "call-0" || !strings.HasPrefix(fmt.Sprint(args["secret"]), "hmac-sha256:") {
+		args["text"] != "call-0" || !strings.HasPrefix(fmt.Sprint(args["password"]), "hmac-sha256:") {
 		t.Errorf("first request record: %v", first)
 	}
 	denied := pollRecords(t, gh.Config, 1, "--decision", "deny")
@@ -127,8 +128,12 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("denied record: %v", denied)
 	}
 	outs := pollRecords(t, gh.Config, 6, "--kind", "outcome")
-	if len(outs) != 6 || outs[0]["outcome"] != "result" || !strings.HasPrefix(fmt.Sprint(outs[0]["response_digest"]), "sha256:") {
+	if len(outs) != 6 || outs[0]["outcome"] != "result" || !strings.HasPrefix(fmt.Sprint(outs[0]["response_digest"]), "hmac-sha256:") {
 		t.Errorf("outcome records: %d, first %v", len(outs), outs[0])
+	}
+	// A result field a rule keeps clear; nothing else of the result.
+	if res, _ := json.Marshal(outs[0]["result"]); string(res) != `{"content":[{"text":"echo: call-0|s3cr3t"}]}` {
+		t.Errorf("kept result fields: %s", res)
 	}
 	if out, _, code := gatehouseCmd(t, "audit", "verify", "--config", gh.Config, "--checkpoints", cpFile); code != 0 || !strings.Contains(out, ": ok, ") {
 		t.Fatalf("verify of an untouched trail: %d %s", code, out)

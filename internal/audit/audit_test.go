@@ -396,3 +396,25 @@ func TestJournal(t *testing.T) {
 		t.Fatalf("continued chain: %+v", rep)
 	}
 }
+
+func TestValuerResult(t *testing.T) {
+	v := NewValuer([]byte("0123456789abcdef0123456789abcdef"), []FieldRule{
+		{Server: "crm", Tool: "lookup", Path: "result.structuredContent.id", Mode: ModeClear},
+		{Server: "crm", Tool: "lookup", Path: "result.structuredContent.email", Mode: ModeHash},
+	}, "")
+	res := []byte(`{"content":[{"type":"text","text":"long text"}],"structuredContent":{"id":42,"email":"a@example.com","notes":"private"}}`)
+	got := string(v.Result("crm", "lookup", res))
+	if !strings.Contains(got, `"id":42`) || strings.Contains(got, "a@example.com") || !strings.Contains(got, `"email":"hmac-sha256:`) ||
+		strings.Contains(got, "private") || strings.Contains(got, "long text") || strings.Contains(got, "content\":[") {
+		t.Errorf("result kept: %s", got)
+	}
+	if r := v.Result("crm", "other", res); r != nil {
+		t.Errorf("a tool without result rules keeps %s", r)
+	}
+	if a := v.Arguments("crm", "lookup", []byte(`{"result":{"structuredContent":{"id":1}}}`)); strings.Contains(string(a), `"id":1`) {
+		t.Errorf("a result rule applied to arguments: %s", a)
+	}
+	if d1, d2 := v.Digest([]byte("yes")), NewValuer([]byte("another key, another digest....."), nil, "").Digest([]byte("yes")); d1 == d2 || !strings.HasPrefix(d1, "hmac-sha256:") {
+		t.Errorf("digests %s %s", d1, d2)
+	}
+}

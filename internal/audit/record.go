@@ -50,7 +50,10 @@ type Record struct {
 	ErrorCode      int     `json:"error_code,omitempty"`
 	LatencyMs      float64 `json:"latency_ms,omitempty"`
 	ResponseBytes  int     `json:"response_bytes,omitempty"`
-	ResponseDigest string  `json:"response_digest,omitempty"` // sha256:HEX of the response bytes
+	ResponseDigest string  `json:"response_digest,omitempty"` // keyed hash of the response bytes (hmac-sha256:…)
+	// Result holds the result fields a "result.…" field rule keeps (clear or hashed); by
+	// default a result is recorded only as its size and keyed digest.
+	Result json.RawMessage `json:"result,omitempty"`
 
 	// Admin events.
 	Event  string          `json:"event,omitempty"`
@@ -96,7 +99,7 @@ func seal(chain string, seq int64, prev string, recs []*Record) ([][]byte, error
 // Genesis is the Prev of a chain's first record.
 const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// Digest is the response digest format: sha256:HEX.
+// Digest is an unkeyed SHA-256 digest, sha256:HEX (for checking exports and files).
 func Digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])

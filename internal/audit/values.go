@@ -45,6 +45,47 @@ func (v *Valuer) HashValue(raw []byte) string {
 	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))[:32]
 }
 
+// Digest is the keyed digest of a whole response: equal responses correlate, and a short
+// answer cannot be confirmed by guessing it.
+func (v *Valuer) Digest(raw []byte) string {
+	m := hmac.New(sha256.New, v.key)
+	m.Write(raw)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Result returns the fields of a call's result that "result.…" field rules keep, or nil
+// when no rule asks for any (the default: a result is recorded by size and digest only,
+// because decoding every large result would cost every call).
+func (v *Valuer) Result(server, tool string, raw []byte) json.RawMessage {
+	var rules []FieldRule
+	for _, r := range v.rules {
+		if (r.Server == "" || r.Server == "*" || r.Server == server) && (r.Tool == "" || r.Tool == "*" || r.Tool == tool) &&
+			strings.HasPrefix(r.Path, "result.") && r.Mode != ModeOmit {
+			rules = append(rules, FieldRule{Path: strings.TrimPrefix(r.Path, "result."), Mode: r.Mode})
+		}
+	}
+	if len(rules) == 0 || len(raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if dec.Decode(&doc) != nil {
+		return nil
+	}
+	// Only what a rule names is kept; everything else is left out.
+	only := &Valuer{key: v.key, def: ModeOmit}
+	out, keep := only.walk(doc, nil, rules)
+	if !keep {
+		return nil
+	}
+	b, _ := json.Marshal(out)
+	if string(b) == "{}" {
+		return nil
+	}
+	return b
+}
+
 // Arguments applies the field rules to raw (a JSON object), keeping its structure.
 func (v *Valuer) Arguments(server, tool string, raw []byte) json.RawMessage {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -52,7 +93,8 @@ func (v *Valuer) Arguments(server, tool string, raw []byte) json.RawMessage {
 	}
 	var rules []FieldRule
 	for _, r := range v.rules {
-		if (r.Server == "" || r.Server == "*" || r.Server == server) && (r.Tool == "" || r.Tool == "*" || r.Tool == tool) {
+		if (r.Server == "" || r.Server == "*" || r.Server == server) && (r.Tool == "" || r.Tool == "*" || r.Tool == tool) &&
+			!strings.HasPrefix(r.Path, "result.") {
 			rules = append(rules, r)
 		}
 	}
@@ -115,6 +157,9 @@ func (v *Valuer) walk(val any, path []string, rules []FieldRule) (any, bool) {
 				out[k] = nv
 			}
 		}
+		if len(out) == 0 && len(x) > 0 && v.def == ModeOmit {
+			return nil, false // nothing in it was kept
+		}
 		return out, true
 	case []any:
 		out := make([]any, 0, len(x))
@@ -122,6 +167,9 @@ func (v *Valuer) walk(val any, path []string, rules []FieldRule) (any, bool) {
 			if nv, keep := v.walk(e, append(path[:len(path):len(path)], itoa(i)), rules); keep {
 				out = append(out, nv)
 			}
+		}
+		if len(out) == 0 && len(x) > 0 && v.def == ModeOmit {
+			return nil, false
 		}
 		return out, true
 	}

@@ -93,12 +93,16 @@ func (g *Gateway) auditOutcome(env *Envelope, start time.Time, out []byte, err e
 			rec.Reason = fmt.Sprint(err)
 		}
 	default:
-		rec.ResponseBytes, rec.ResponseDigest = len(out), audit.Digest(out)
+		rec.ResponseBytes, rec.ResponseDigest = len(out), g.audit.Valuer().Digest(out)
 		rec.Outcome = "result"
-		if m, perr := jsonrpc.Parse(out); perr == nil && m.Error != nil {
-			rec.Outcome = "error"
-			if e, derr := jsonrpc.DecodeError(m.Error); derr == nil {
-				rec.ErrorCode = e.Code
+		if m, perr := jsonrpc.Parse(out); perr == nil {
+			if m.Error != nil {
+				rec.Outcome = "error"
+				if e, derr := jsonrpc.DecodeError(m.Error); derr == nil {
+					rec.ErrorCode = e.Code
+				}
+			} else {
+				rec.Result = g.audit.Valuer().Result(env.Server, env.Name, m.Result)
 			}
 		}
 	}
