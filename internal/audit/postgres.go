@@ -2,10 +2,8 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -187,29 +185,8 @@ func (p *Postgres) Checkpoints(ctx context.Context, chain string) ([]Checkpoint,
 
 // Query implements Store.
 func (p *Postgres) Query(ctx context.Context, f Filter, fn func(*Record) error) error {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if !f.Since.IsZero() {
-		add("time >= $%d", f.Since.UTC())
-	}
-	if !f.Until.IsZero() {
-		add("time < $%d", f.Until.UTC())
-	}
-	for _, c := range []struct{ col, v string }{{"subject", f.Subject}, {"tenant", f.Tenant}, {"server", f.Server}, {"target", f.Target},
-		{"decision", f.Decision}, {"outcome", f.Outcome}, {"kind", f.Kind}} {
-		if c.v != "" {
-			add(c.col+" = $%d", c.v)
-		}
-	}
-	q := `SELECT body, hash FROM gatehouse_audit_records`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY time, chain, seq"
+	where, args := f.where(func(i int) string { return fmt.Sprintf("$%d", i) }, func(t time.Time) any { return t.UTC() })
+	q := `SELECT body, hash FROM gatehouse_audit_records` + where + " ORDER BY time, chain, seq"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -218,22 +195,7 @@ func (p *Postgres) Query(ctx context.Context, f Filter, fn func(*Record) error) 
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var body []byte
-		var hash string
-		if err := rows.Scan(&body, &hash); err != nil {
-			return err
-		}
-		var r Record
-		if err := json.Unmarshal(body, &r); err != nil {
-			return err
-		}
-		r.Hash = hash
-		if err := fn(&r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRecord(rows, fn)
 }
 
 // LastBefore implements Store.

@@ -3,13 +3,11 @@ package audit
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
@@ -281,29 +279,8 @@ func (s *SQLite) Checkpoints(ctx context.Context, chain string) ([]Checkpoint, e
 
 // Query implements Store.
 func (s *SQLite) Query(ctx context.Context, f Filter, fn func(*Record) error) error {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		where = append(where, cond)
-		args = append(args, v)
-	}
-	if !f.Since.IsZero() {
-		add("time >= ?", f.Since.UTC().Format(time.RFC3339Nano))
-	}
-	if !f.Until.IsZero() {
-		add("time < ?", f.Until.UTC().Format(time.RFC3339Nano))
-	}
-	for col, v := range map[string]string{"subject": f.Subject, "tenant": f.Tenant, "server": f.Server, "target": f.Target,
-		"decision": f.Decision, "outcome": f.Outcome, "kind": f.Kind} {
-		if v != "" {
-			add(col+" = ?", v)
-		}
-	}
-	q := `SELECT body, hash FROM records`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY time, chain, seq"
+	where, args := f.where(func(int) string { return "?" }, func(t time.Time) any { return t.UTC().Format(time.RFC3339Nano) })
+	q := `SELECT body, hash FROM records` + where + " ORDER BY time, chain, seq"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -312,20 +289,5 @@ func (s *SQLite) Query(ctx context.Context, f Filter, fn func(*Record) error) er
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var body []byte
-		var hash string
-		if err := rows.Scan(&body, &hash); err != nil {
-			return err
-		}
-		var r Record
-		if err := json.Unmarshal(body, &r); err != nil {
-			return err
-		}
-		r.Hash = hash
-		if err := fn(&r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRecord(rows, fn)
 }

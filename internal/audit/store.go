@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -61,4 +62,58 @@ type Filter struct {
 	Outcome      string
 	Kind         string
 	Limit        int
+}
+
+// where renders f as a SQL condition ("" for none) with its arguments; param(i) writes the
+// i-th placeholder (1-based) in the dialect at hand.
+func (f *Filter) where(param func(i int) string, timeArg func(time.Time) any) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(col, op string, v any) {
+		args = append(args, v)
+		conds = append(conds, col+" "+op+" "+param(len(args)))
+	}
+	if !f.Since.IsZero() {
+		add("time", ">=", timeArg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("time", "<", timeArg(f.Until))
+	}
+	for _, c := range []struct{ col, v string }{{"subject", f.Subject}, {"tenant", f.Tenant}, {"server", f.Server},
+		{"target", f.Target}, {"decision", f.Decision}, {"outcome", f.Outcome}, {"kind", f.Kind}} {
+		if c.v != "" {
+			add(c.col, "=", c.v)
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// rowScanner is what both SQL drivers' row sets offer.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// eachRecord decodes (body, hash) rows and calls fn for each.
+func eachRecord(rows rowScanner, fn func(*Record) error) error {
+	for rows.Next() {
+		var body []byte
+		var hash string
+		if err := rows.Scan(&body, &hash); err != nil {
+			return err
+		}
+		var r Record
+		if err := json.Unmarshal(body, &r); err != nil {
+			return err
+		}
+		r.Hash = hash
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
