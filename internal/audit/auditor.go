@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -273,29 +272,7 @@ func PostCheckpoint(url string, headers func(ctx context.Context) (http.Header, 
 		if err != nil {
 			return err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-		if err != nil {
-			return err
-		}
-		if headers != nil {
-			h, err := headers(ctx)
-			if err != nil {
-				return err
-			}
-			for k, v := range h {
-				req.Header[k] = v
-			}
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return fmt.Errorf("%s answered HTTP %d", url, resp.StatusCode)
-		}
-		return nil
+		return post(ctx, client, url, headers, http.Header{"Content-Type": {"application/json"}}, b)
 	}
 }
 

@@ -35,36 +35,45 @@ func Webhook(url string, headers func(ctx context.Context) (http.Header, error),
 				return err
 			}
 		}
-		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, &body)
-		if err != nil {
-			return err
-		}
-		if headers != nil {
-			h, err := headers(ctx)
-			if err != nil {
-				return err
-			}
-			for k, v := range h {
-				req.Header[k] = v
-			}
-		}
-		req.Header.Set("Content-Type", "application/x-ndjson")
+		extra := http.Header{"Content-Type": {"application/x-ndjson"}}
 		if len(recs) > 0 {
-			req.Header.Set("X-Gatehouse-Chain", recs[0].Chain)
+			extra.Set("X-Gatehouse-Chain", recs[0].Chain)
 		}
-		resp, err := client.Do(req)
+		return post(ctx, client, url, headers, extra, body.Bytes())
+	}
+}
+
+// post sends body to url with the configured headers and extra ones, and counts only a 2xx
+// answer as accepted.
+func post(ctx context.Context, client *http.Client, url string, headers func(ctx context.Context) (http.Header, error), extra http.Header, body []byte) error {
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if headers != nil {
+		h, err := headers(ctx)
 		if err != nil {
 			return err
 		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return fmt.Errorf("%s answered HTTP %d", url, resp.StatusCode)
+		for k, v := range h {
+			req.Header[k] = v
 		}
-		return nil
 	}
+	for k, v := range extra {
+		req.Header[k] = v
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s answered HTTP %d", url, resp.StatusCode)
+	}
+	return nil
 }
 
 // Run delivers until ctx ends, retrying failures with exponential backoff (1s to 1m).
