@@ -72,9 +72,10 @@ func (g *Gateway) auditRequest(ctx context.Context, env *Envelope, refused error
 	return &Error{Code: CodeAuditUnavailable, Message: "the audit trail is unavailable, so the request was not forwarded", Cause: err}
 }
 
-// auditOutcome records what came of a forwarded request. It does not wait: the request's
-// own record is already durable.
-func (g *Gateway) auditOutcome(env *Envelope, start time.Time, out []byte, err error) {
+// auditOutcome records what came of a forwarded request: out is the response as sent, with
+// its parsed error object or result (the response is not parsed again). It does not wait:
+// the request's own record is already durable.
+func (g *Gateway) auditOutcome(env *Envelope, start time.Time, out, errObj, result []byte, err error) {
 	if g.audit == nil || env.AuditSeq == 0 {
 		return
 	}
@@ -95,15 +96,13 @@ func (g *Gateway) auditOutcome(env *Envelope, start time.Time, out []byte, err e
 	default:
 		rec.ResponseBytes, rec.ResponseDigest = len(out), g.audit.Valuer().Digest(out)
 		rec.Outcome = "result"
-		if m, perr := jsonrpc.Parse(out); perr == nil {
-			if m.Error != nil {
-				rec.Outcome = "error"
-				if e, derr := jsonrpc.DecodeError(m.Error); derr == nil {
-					rec.ErrorCode = e.Code
-				}
-			} else {
-				rec.Result = g.audit.Valuer().Result(env.Server, env.Name, m.Result)
+		if errObj != nil {
+			rec.Outcome = "error"
+			if e, derr := jsonrpc.DecodeError(errObj); derr == nil {
+				rec.ErrorCode = e.Code
 			}
+		} else {
+			rec.Result = g.audit.Valuer().Result(env.Server, env.Name, result)
 		}
 	}
 	g.audit.Enqueue(rec)

@@ -181,13 +181,19 @@ func (g *Gateway) forward(ctx context.Context, s *Session, msg *jsonrpc.Message,
 	}
 	start := time.Now()
 	resp, err := g.call(ctx, s, msg, st, srv, env.Params)
+	if err == nil {
+		resp, err = g.respondMsg(ctx, s, msg, srv, name, resp, env)
+	}
 	if err != nil {
-		g.auditOutcome(env, start, nil, err)
+		g.auditOutcome(env, start, nil, nil, nil, err)
 		return nil, err
 	}
-	out, err := g.respond(ctx, s, msg, srv, name, resp, env)
-	g.auditOutcome(env, start, out, err)
-	return out, err
+	// Taken before TakeWithID ends resp: the spans stay valid, as only the id is rewritten.
+	errObj, result := resp.Error, resp.Result
+	// The upstream's response is the gateway's own copy (upstream.Handler) and dies here.
+	out := resp.TakeWithID(msg.ID)
+	g.auditOutcome(env, start, out, errObj, result, nil)
+	return out, nil
 }
 
 // call sends msg (with params) on the session's leg to srv and waits for the response.
@@ -216,16 +222,6 @@ func (g *Gateway) call(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 		return nil, err
 	}
 	return l.forward(ctx, s, msg, params, st)
-}
-
-// respond runs the pipeline on an upstream response and gives it the client's id.
-func (g *Gateway) respond(ctx context.Context, s *Session, req *jsonrpc.Message, srv *server, name string, resp *jsonrpc.Message, reqEnv *Envelope) ([]byte, error) {
-	m, err := g.respondMsg(ctx, s, req, srv, name, resp, reqEnv)
-	if err != nil {
-		return nil, err
-	}
-	// The upstream's response is the gateway's own copy (upstream.Handler) and dies here.
-	return m.TakeWithID(req.ID), nil
 }
 
 // respondMsg runs the pipeline on an upstream response and returns the message as it now

@@ -356,7 +356,8 @@ func (h *HTTPHandler) lookup(w http.ResponseWriter, r *http.Request) *httpSessio
 		httpError(w, http.StatusNotFound, nil, jsonrpc.CodeInvalidRequest, "session not found (expired or terminated): initialize a new one")
 		return nil
 	}
-	if id := identity.FromContext(r.Context()); id.Key() != hs.principal {
+	// The same *Identity (a cached token's, or the anonymous one) needs no key comparison.
+	if id := identity.FromContext(r.Context()); id != hs.sess.Identity() && id.Key() != hs.principal {
 		// A session id is not a credential: whoever presents it must be who opened it.
 		h.logger.Warn("session presented by another identity: refused", "session", hs.sess.ID(),
 			"owner", hs.sess.Identity().String(), "presented_by", id.String(), "remote", r.RemoteAddr)
