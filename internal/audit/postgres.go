@@ -151,18 +151,7 @@ func (p *Postgres) Scan(ctx context.Context, chain string, fn func(seq int64, bo
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var body []byte
-		var hash string
-		if err := rows.Scan(&seq, &body, &hash); err != nil {
-			return err
-		}
-		if err := fn(seq, body, hash); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachStored(rows, fn)
 }
 
 // Checkpoints implements Store.

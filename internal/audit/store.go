@@ -117,3 +117,19 @@ func eachRecord(rows rowScanner, fn func(*Record) error) error {
 	}
 	return rows.Err()
 }
+
+// eachStored calls fn for each (seq, body, hash) row.
+func eachStored(rows rowScanner, fn func(seq int64, body []byte, hash string) error) error {
+	for rows.Next() {
+		var seq int64
+		var body []byte
+		var hash string
+		if err := rows.Scan(&seq, &body, &hash); err != nil {
+			return err
+		}
+		if err := fn(seq, body, hash); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -164,7 +165,7 @@ func (v *Valuer) walk(val any, path []string, rules []FieldRule) (any, bool) {
 	case []any:
 		out := make([]any, 0, len(x))
 		for i, e := range x {
-			if nv, keep := v.walk(e, append(path[:len(path):len(path)], itoa(i)), rules); keep {
+			if nv, keep := v.walk(e, append(path[:len(path):len(path)], strconv.Itoa(i)), rules); keep {
 				out = append(out, nv)
 			}
 		}
@@ -181,11 +182,4 @@ func (v *Valuer) walk(val any, path []string, rules []FieldRule) (any, bool) {
 	}
 	b, _ := json.Marshal(val)
 	return v.HashValue(b), true
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }

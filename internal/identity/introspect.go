@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -30,10 +28,7 @@ type IntrospectionConfig struct {
 // Introspector asks the authorization server about opaque tokens.
 type Introspector struct {
 	cfg   IntrospectionConfig
-	roles *JWTVerifier // for the role map only
-
-	mu    sync.Mutex
-	cache map[[32]byte]cached
+	cache tokenCache
 }
 
 // NewIntrospector checks cfg.
@@ -56,19 +51,15 @@ func NewIntrospector(cfg IntrospectionConfig) (*Introspector, error) {
 	if cfg.Claims.Roles == "" {
 		cfg.Claims.Roles = "roles"
 	}
-	return &Introspector{cfg: cfg, roles: &JWTVerifier{cfg: JWTConfig{RoleMap: cfg.RoleMap}}, cache: map[[32]byte]cached{}}, nil
+	return &Introspector{cfg: cfg}, nil
 }
 
 // Verify asks whether token is active and returns its identity. Every refusal wraps
 // ErrInvalidToken; an authorization server that cannot be asked refuses too (fail closed).
 func (in *Introspector) Verify(ctx context.Context, token string) (*Identity, error) {
-	key := sha256.Sum256([]byte(token))
-	now := in.cfg.Now()
-	in.mu.Lock()
-	c, ok := in.cache[key]
-	in.mu.Unlock()
-	if ok && now.Before(c.until) {
-		return c.id, nil
+	key, now := tokenKey(token), in.cfg.Now()
+	if id, ok := in.cache.get(key, now); ok {
+		return id, nil
 	}
 	fail := func(err error) (*Identity, error) { return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err) }
 	secret, err := in.cfg.ClientSecret()
@@ -113,42 +104,16 @@ func (in *Introspector) Verify(ctx context.Context, token string) (*Identity, er
 			return fail(fmt.Errorf("audience %q is not this resource", aud))
 		}
 	}
-	cl := in.cfg.Claims
-	id := &Identity{Method: MethodJWT, Token: token}
+	id, err := in.cfg.Claims.identity(claims, in.cfg.RoleMap)
+	if err != nil {
+		return fail(fmt.Errorf("introspection answer: %w", err))
+	}
 	id.Issuer, _ = claims["iss"].(string)
-	if id.Subject = claimString(claims, cl.Subject); id.Subject == "" {
-		return fail(fmt.Errorf("no %q in the introspection answer", cl.Subject))
-	}
-	if cl.Tenant != "" {
-		id.Tenant = claimString(claims, cl.Tenant)
-	}
-	id.Roles = in.roles.mapRoles(claimList(claims, cl.Roles))
-	if cl.Scopes != "" {
-		id.Scopes = claimList(claims, cl.Scopes)
-	} else {
-		id.Scopes = claimList(claims, "scope")
-	}
-	if cl.ClientID != "" {
-		id.ClientID = claimString(claims, cl.ClientID)
-	} else {
-		id.ClientID = claimString(claims, "client_id")
-	}
+	id.Token = token
 	until := now.Add(in.cfg.CacheTTL)
 	if !exp.IsZero() && exp.Before(until) {
 		until = exp
 	}
-	in.mu.Lock()
-	if len(in.cache) >= cacheMax {
-		for k, e := range in.cache {
-			if !now.Before(e.until) || len(in.cache) >= cacheMax {
-				delete(in.cache, k)
-			}
-			if len(in.cache) < cacheMax*9/10 {
-				break
-			}
-		}
-	}
-	in.cache[key] = cached{id: id, until: until}
-	in.mu.Unlock()
+	in.cache.put(key, id, until, now)
 	return id, nil
 }

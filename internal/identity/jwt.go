@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -55,21 +53,9 @@ type JWTVerifier struct {
 	keys *keySet
 	algs map[string]jwa.SignatureAlgorithm
 
-	// Verified tokens are remembered until they expire (at most cacheTTL), so that a client
-	// sending the same token on every request pays for one signature check, not one each.
-	mu    sync.Mutex
-	cache map[[32]byte]cached
+	// Verified tokens are remembered until they expire (at most cacheTTL).
+	cache tokenCache
 }
-
-type cached struct {
-	id    *Identity
-	until time.Time
-}
-
-const (
-	cacheTTL = 5 * time.Minute
-	cacheMax = 10000
-)
 
 // NewJWTVerifier checks cfg and returns a verifier. Keys are fetched on first use.
 func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
@@ -120,13 +106,9 @@ func LooksLikeJWT(tok string) bool { return strings.Count(tok, ".") == 2 }
 // Verify checks the token's signature, algorithm, issuer, audience, expiry and not-before
 // and returns the identity it carries. Every failure wraps ErrInvalidToken.
 func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Identity, error) {
-	key := sha256.Sum256([]byte(token))
-	now := v.cfg.Now()
-	v.mu.Lock()
-	c, ok := v.cache[key]
-	v.mu.Unlock()
-	if ok && now.Before(c.until) {
-		return c.id, nil
+	key, now := tokenKey(token), v.cfg.Now()
+	if id, ok := v.cache.get(key, now); ok {
+		return id, nil
 	}
 	id, exp, err := v.verify(ctx, token)
 	if err != nil {
@@ -136,22 +118,7 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Identity, erro
 	if m := now.Add(cacheTTL); m.Before(until) {
 		until = m
 	}
-	v.mu.Lock()
-	if v.cache == nil {
-		v.cache = make(map[[32]byte]cached)
-	}
-	if len(v.cache) >= cacheMax {
-		for k, e := range v.cache { // expired ones first, then any (map order is random)
-			if len(v.cache) < cacheMax*9/10 {
-				break
-			}
-			if !now.Before(e.until) || len(v.cache) >= cacheMax {
-				delete(v.cache, k)
-			}
-		}
-	}
-	v.cache[key] = cached{id: id, until: until}
-	v.mu.Unlock()
+	v.cache.put(key, id, until, now)
 	return id, nil
 }
 
@@ -217,16 +184,25 @@ func (v *JWTVerifier) verify(ctx context.Context, token string) (*Identity, time
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return fail(err)
 	}
-	id := &Identity{Method: MethodJWT, Issuer: v.cfg.Issuer, Token: token}
-	c := v.cfg.Claims
-	id.Subject = claimString(claims, c.Subject)
-	if id.Subject == "" {
-		return fail(fmt.Errorf("no %q claim", c.Subject))
+	id, err := v.cfg.Claims.identity(claims, v.cfg.RoleMap)
+	if err != nil {
+		return fail(err)
+	}
+	id.Issuer, id.Token = v.cfg.Issuer, token
+	return id, exp, nil
+}
+
+// identity reads an Identity (method jwt) from verified claims, a JWT's or an
+// introspection answer's.
+func (c Claims) identity(claims map[string]any, roleMap map[string][]string) (*Identity, error) {
+	id := &Identity{Method: MethodJWT}
+	if id.Subject = claimString(claims, c.Subject); id.Subject == "" {
+		return nil, fmt.Errorf("no %q claim", c.Subject)
 	}
 	if c.Tenant != "" {
 		id.Tenant = claimString(claims, c.Tenant)
 	}
-	id.Roles = v.mapRoles(claimList(claims, c.Roles))
+	id.Roles = mapRoles(roleMap, claimList(claims, c.Roles))
 	if c.Scopes != "" {
 		id.Scopes = claimList(claims, c.Scopes)
 	} else if id.Scopes = claimList(claims, "scope"); id.Scopes == nil {
@@ -237,16 +213,17 @@ func (v *JWTVerifier) verify(ctx context.Context, token string) (*Identity, time
 	} else if id.ClientID = claimString(claims, "azp"); id.ClientID == "" {
 		id.ClientID = claimString(claims, "client_id")
 	}
-	return id, exp, nil
+	return id, nil
 }
 
-func (v *JWTVerifier) mapRoles(vals []string) []string {
-	if len(v.cfg.RoleMap) == 0 {
+// mapRoles maps claim values to roles; without a role map the values are the roles.
+func mapRoles(roleMap map[string][]string, vals []string) []string {
+	if len(roleMap) == 0 {
 		return vals
 	}
 	var out []string
 	for _, val := range vals {
-		for _, r := range v.cfg.RoleMap[val] {
+		for _, r := range roleMap[val] {
 			if !slices.Contains(out, r) {
 				out = append(out, r)
 			}

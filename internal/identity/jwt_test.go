@@ -199,8 +199,8 @@ func TestJWTCacheEndsAtExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(v.cache) != 1 {
-		t.Fatalf("cache holds %d tokens", len(v.cache))
+	if n := v.cache.len(); n != 1 {
+		t.Fatalf("cache holds %d tokens", n)
 	}
 	clock = clock.Add(2*time.Minute + 31*time.Second) // past exp and the 30s skew
 	if _, err := v.Verify(context.Background(), tok); err == nil {

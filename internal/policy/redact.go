@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -59,7 +60,7 @@ func redactAt(v any, path []string) (any, bool) {
 		}
 	case []any:
 		for i, child := range x {
-			if seg == "*" || seg == itoa(i) {
+			if seg == "*" || seg == strconv.Itoa(i) {
 				nv, c := redactAt(child, rest)
 				if c {
 					x[i], changed = nv, true
@@ -68,11 +69,4 @@ func redactAt(v any, path []string) (any, bool) {
 		}
 	}
 	return v, changed
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }
