@@ -190,13 +190,7 @@ func TestAuditTrail(t *testing.T) {
 	// Stop the gateway: the index is complete and the journal empty. Prune and tamper
 	// need the store to themselves.
 	cs2.Close()
-	gh.Process.Signal(syscall.SIGTERM)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := http.Get(gh.Base + "/healthz"); err != nil {
-			break
-		}
-	}
-	time.Sleep(200 * time.Millisecond)
+	gh.Stop(t)
 
 	// Tamper with one record: verify names it.
 	dbPath := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db")
@@ -488,12 +482,7 @@ upstreams:
 	}
 	waitRecords(20)
 	// Restart the gateway on the same data directory: it goes on from its cursor.
-	gh.Process.Signal(syscall.SIGTERM)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := http.Get(gh.Base + "/healthz"); err != nil || time.Now().After(deadline) {
-			break
-		}
-	}
+	gh.Stop(t)
 	gh2 := StartGatehouseArgs(t, yaml, nil, "SIEM_TOKEN=Bearer siem-token")
 	calls(gh2, 5)
 	waitRecords(30)
@@ -525,13 +514,7 @@ upstreams:
 		}
 	} // The witness's checkpoints are signed by the gateway's key and verify the trail (once
 	// the gateway stopped: its index is then complete).
-	gh2.Process.Signal(syscall.SIGTERM)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := http.Get(gh2.Base + "/healthz"); err != nil {
-			break
-		}
-	}
-	time.Sleep(200 * time.Millisecond)
+	gh2.Stop(t)
 	cpMu.Lock()
 	cps := strings.Join(witnessed, "\n") + "\n"
 	cpMu.Unlock()
@@ -580,12 +563,7 @@ upstreams:
 			}
 		}
 		cs.Close()
-		gh.Process.Signal(syscall.SIGTERM) // a clean stop signs a last checkpoint
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if _, err := http.Get(gh.Base + "/healthz"); err != nil {
-				break
-			}
-		}
+		gh.Stop(t) // a clean stop signs a last checkpoint
 	}
 	cmd := exec.Command(GatehouseBin(t), "audit", "verify", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "AUDIT_DSN="+dsn)

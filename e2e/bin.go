@@ -134,6 +134,19 @@ type Gatehouse struct {
 	Logs    *lockedBuffer
 	Process *os.Process
 	Config  string // path of the configuration file
+	exited  <-chan struct{}
+}
+
+// Stop ends the gateway gracefully (SIGTERM) and waits until it has exited, so that what it
+// does on shutdown (the audit index completed, a last checkpoint) is done.
+func (g *Gatehouse) Stop(t testing.TB) {
+	t.Helper()
+	g.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-g.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("e2e: gatehouse did not exit within 10s of SIGTERM")
+	}
 }
 
 // StartGatehouse writes yaml (with "{{PORT}}" replaced by a free port; a yaml without it gets
@@ -184,7 +197,7 @@ func StartGatehouseArgs(t testing.TB, yaml string, args []string, env ...string)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return &Gatehouse{URL: base + "/mcp", Base: base, Logs: logs, Process: cmd.Process, Config: path}
+	return &Gatehouse{URL: base + "/mcp", Base: base, Logs: logs, Process: cmd.Process, Config: path, exited: exited}
 }
 
 // startGatehouseProcess runs `gatehouse serve --config path` with the extra environment env
