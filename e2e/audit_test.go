@@ -74,8 +74,9 @@ func queryRecords(t *testing.T, cfg string, args ...string) []map[string]any {
 	return recs
 }
 
-// pollRecords is queryRecords for a running gateway, whose index trails its journal by up to
-// 50 ms: it asks again until at least n records come back (or 5s passed).
+// pollRecords is queryRecords for a running gateway, whose outcome records are written
+// after the response (up to 20 ms later): it asks again until at least n records come back
+// (or 5s passed).
 func pollRecords(t *testing.T, cfg string, n int, args ...string) []map[string]any {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -151,16 +152,16 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("verify of the export: %d %s", code, out)
 	}
 
-	// Fail closed: while the journal cannot be written (made immutable), calls are refused
-	// with -32006 and health says so; once it can, calls go through again.
-	journal := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db.journal")
-	if out, err := exec.Command("chattr", "+i", journal).CombinedOutput(); err != nil {
+	// Fail closed: while the store's write-ahead log cannot be written (made immutable),
+	// calls are refused with -32006 and health says so; once it can, calls go through again.
+	wal := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db-wal")
+	if out, err := exec.Command("chattr", "+i", wal).CombinedOutput(); err != nil {
 		t.Fatalf("chattr +i (needs e2fsprogs and a file system with attributes): %v %s", err, out)
 	}
 	immutable := true
 	defer func() {
 		if immutable {
-			exec.Command("chattr", "-i", journal).Run()
+			exec.Command("chattr", "-i", wal).Run()
 		}
 	}()
 	cs2, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
@@ -170,15 +171,15 @@ func TestAuditTrail(t *testing.T) {
 	defer cs2.Close()
 	_, err = cs2.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": "while unwritable"}})
 	if err == nil || !strings.Contains(err.Error(), "audit trail is unavailable") {
-		t.Fatalf("call while the journal cannot be written: %v", err)
+		t.Fatalf("call while the store cannot be written: %v", err)
 	}
 	if h := healthRaw(t, gh); !strings.Contains(h, `"status":"failing"`) || !strings.HasPrefix(h, "HTTP 503") {
 		t.Errorf("health while failing: %s", h)
 	}
-	exec.Command("chattr", "-i", journal).Run()
+	exec.Command("chattr", "-i", wal).Run()
 	immutable = false
 	if _, err := cs2.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo", Arguments: map[string]any{"text": "after"}}); err != nil {
-		t.Fatalf("call after the journal became writable again: %v", err)
+		t.Fatalf("call after the store became writable again: %v", err)
 	}
 	if !strings.Contains(gh.Logs.String(), "AUDIT STORE FAILING") {
 		t.Error("the store failure was not logged loudly")
@@ -187,8 +188,7 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("%d request records after the failure, want 8 (the refused call has none)", len(recs))
 	}
 
-	// Stop the gateway: the index is complete and the journal empty. Prune and tamper
-	// need the store to themselves.
+	// Stop the gateway (a last checkpoint), then tamper and prune.
 	cs2.Close()
 	gh.Stop(t)
 

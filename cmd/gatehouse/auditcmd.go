@@ -74,17 +74,13 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.Audit.Retention = 0
-		st, a, busy, err := app.OpenAdminAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), app.ChainName(cfg))
+		st, a, err := app.OpenAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit prune:", err)
 			return 1
 		}
 		defer st.Close()
 		defer a.Close()
-		if busy {
-			fmt.Fprintln(stderr, "gatehouse audit prune: a gateway is writing this store; it prunes by audit.retention (stop it to prune by hand)")
-			return 1
-		}
 		n, err := a.Prune(context.Background(), cutoff)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit prune:", err)
@@ -93,7 +89,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "pruned %d records of chain %s older than %s\n", n, a.Chain(), cutoff.UTC().Format(time.RFC3339))
 		return 0
 	case "export":
-		st, _, err := app.OpenStore(cfg)
+		st, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit export:", err)
 			return 1
@@ -138,7 +134,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
 			return 1
 		}
-		st, _, err := app.OpenStore(cfg)
+		st, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit verify:", err)
 			return 1
@@ -153,7 +149,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gatehouse audit query:", err)
 			return 2
 		}
-		st, _, err := app.OpenStore(cfg)
+		st, err := app.OpenStore(cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "gatehouse audit query:", err)
 			return 1
@@ -211,8 +207,9 @@ func adminRecord(cfgPath, event string, detail any, stderr io.Writer) error {
 		return err
 	}
 	cfg.Audit.Retention = 0 // retention is the gateway's to run
-	// The CLI's own chain: a gateway may be appending to its chain right now.
-	st, a, _, err := app.OpenAdminAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), app.ChainName(cfg)+"-cli")
+	// The store serialises writers of one chain (the head is read inside each write), so
+	// the CLI appends to the gateway's chain even while the gateway runs.
+	st, a, err := app.OpenAudit(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
 	}

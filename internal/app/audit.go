@@ -20,14 +20,12 @@ type auditParts struct {
 	auditor *audit.Auditor
 }
 
-// OpenStore opens the audit store cfg names for reading or administration (the CLI). For
-// SQLite, busy says a gateway is writing it (it then holds the journal).
-func OpenStore(cfg *config.Config) (st audit.Store, busy bool, err error) {
+// OpenStore opens the audit store cfg names.
+func OpenStore(cfg *config.Config) (audit.Store, error) {
 	if cfg.Audit.Store == "postgres" {
-		st, err = openPostgres(cfg)
-		return st, false, err
+		return openPostgres(cfg)
 	}
-	return audit.OpenForAdmin(cfg.Audit.Path)
+	return audit.OpenSQLite(cfg.Audit.Path)
 }
 
 func openPostgres(cfg *config.Config) (audit.Store, error) {
@@ -38,15 +36,6 @@ func openPostgres(cfg *config.Config) (audit.Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return audit.OpenPostgres(ctx, dsn)
-}
-
-// openGatewayStore opens the store for the gateway, the one writer of its chain: SQLite
-// behind its journal.
-func openGatewayStore(cfg *config.Config, logger *slog.Logger) (audit.Store, error) {
-	if cfg.Audit.Store == "postgres" {
-		return openPostgres(cfg)
-	}
-	return audit.OpenJournaled(cfg.Audit.Path, logger)
 }
 
 // ChainName is this gateway's chain: audit.chain, else the host name.
@@ -60,10 +49,10 @@ func ChainName(cfg *config.Config) string {
 	return "gatehouse"
 }
 
-// OpenAudit opens the store and keys of cfg and starts the gateway's Auditor. The caller
-// closes both.
+// OpenAudit opens the store and keys of cfg and starts an Auditor on its chain (the
+// gateway's, and the CLI's for administrative records). The caller closes both.
 func OpenAudit(cfg *config.Config, logger *slog.Logger) (audit.Store, *audit.Auditor, error) {
-	st, err := openGatewayStore(cfg, logger)
+	st, err := OpenStore(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -73,22 +62,6 @@ func OpenAudit(cfg *config.Config, logger *slog.Logger) (audit.Store, *audit.Aud
 		return nil, nil, err
 	}
 	return st, a, nil
-}
-
-// OpenAdminAudit starts an Auditor for a process that is not the gateway, on chain (the CLI
-// writes its records to a chain of its own, so that it never forks the gateway's). busy says
-// a gateway holds the store (SQLite).
-func OpenAdminAudit(cfg *config.Config, logger *slog.Logger, chain string) (audit.Store, *audit.Auditor, bool, error) {
-	st, busy, err := OpenStore(cfg)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	a, err := startAuditor(cfg, logger, st, chain)
-	if err != nil {
-		st.Close()
-		return nil, nil, false, err
-	}
-	return st, a, busy, nil
 }
 
 func startAuditor(cfg *config.Config, logger *slog.Logger, st audit.Store, chain string) (*audit.Auditor, error) {

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -336,64 +335,6 @@ func TestPruneKeepsWhatRemainsVerifiable(t *testing.T) {
 	db.Close()
 	if rep := verifyOne(t, st, pub, nil); rep.OK {
 		t.Fatalf("unanchored deletion passed: %+v", rep)
-	}
-}
-
-// The journal: records are in the index after a flush, a second gateway is refused, and a
-// crash (the journal left unindexed, a torn last line) loses nothing that was acknowledged.
-func TestJournal(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.db")
-	j, err := OpenJournaled(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := OpenJournaled(path, nil); !errors.Is(err, ErrStoreBusy) {
-		t.Fatalf("second writer: %v", err)
-	}
-	key := newKey(t)
-	a, _ := New(Config{Store: j, Chain: "gw", Key: key, CheckpointEvery: 4})
-	for i := range 10 {
-		if err := a.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest, Target: fmt.Sprint(i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Simulate a crash: stop without indexing, and leave a torn line behind.
-	j.mu.Lock()
-	j.f.Write([]byte(`{"t":"r","chain":"gw","seq":11,"hash":"ab`))
-	j.mu.Unlock()
-	close(j.stop)
-	<-j.done
-	j.f.Close()
-	j.SQLite.Close()
-	j.lock.Close()
-
-	st, busy, err := OpenForAdmin(path)
-	if err != nil || busy {
-		t.Fatalf("open after the crash: %v busy=%v", err, busy)
-	}
-	defer st.Close()
-	rep := verifyOne(t, st, key.Public().(ed25519.PublicKey), nil)
-	if !rep.OK || rep.Records != 10 || rep.SignedUpTo < 8 {
-		t.Fatalf("after replay: %+v", rep)
-	}
-	if fi, _ := os.Stat(path + ".journal"); fi.Size() != 0 {
-		t.Errorf("journal not emptied after replay: %d bytes", fi.Size())
-	}
-	// A gateway opening it again continues the chain.
-	j2, err := OpenJournaled(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a2, _ := New(Config{Store: j2, Chain: "gw", Key: key})
-	if err := a2.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest}); err != nil {
-		t.Fatal(err)
-	}
-	a2.Close()
-	j2.Close()
-	st2, _, _ := OpenForAdmin(path)
-	defer st2.Close()
-	if rep := verifyOne(t, st2, key.Public().(ed25519.PublicKey), nil); !rep.OK || rep.LastSeq != 11 {
-		t.Fatalf("continued chain: %+v", rep)
 	}
 }
 

@@ -11,15 +11,7 @@ import (
 // BenchmarkWrite is one durable record written by 8 concurrent callers (group commit) to
 // SQLite on this machine's disk.
 func BenchmarkWrite(b *testing.B) {
-	b.Run("journaled", func(b *testing.B) {
-		st, err := OpenJournaled(filepath.Join(b.TempDir(), "audit.db"), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		benchWrite(b, st)
-	})
-	b.Run("sqlite-direct", func(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
 		st, err := OpenSQLite(filepath.Join(b.TempDir(), "audit.db"))
 		if err != nil {
 			b.Fatal(err)

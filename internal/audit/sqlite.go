@@ -19,7 +19,7 @@ type SQLite struct {
 	db   *sql.DB
 	path string
 	// Prepared once: parsing SQL on every group commit was a fifth of the store's CPU.
-	insert, insertIgnore, headQ *sql.Stmt
+	insert, headQ *sql.Stmt
 }
 
 const sqliteSchema = `
@@ -76,9 +76,6 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if s.insert, err = db.Prepare(`INSERT INTO records (chain, seq, time, kind, subject, tenant, server, target, decision, outcome, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`); err == nil {
 		s.headQ, err = db.Prepare(`SELECT seq, hash FROM records WHERE chain = ? ORDER BY seq DESC LIMIT 1`)
 	}
-	if err == nil {
-		s.insertIgnore, err = db.Prepare(`INSERT OR IGNORE INTO records (chain, seq, time, kind, subject, tenant, server, target, decision, outcome, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
-	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("audit store %s: %w", path, err)
@@ -89,7 +86,6 @@ func OpenSQLite(path string) (*SQLite, error) {
 // Close implements Store.
 func (s *SQLite) Close() error {
 	s.insert.Close()
-	s.insertIgnore.Close()
 	s.headQ.Close()
 	return s.db.Close()
 }
