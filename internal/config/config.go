@@ -36,6 +36,9 @@ type Config struct {
 	// Audit configures the tamper-evident audit trail (on by default).
 	Audit Audit
 
+	// Inspection configures content inspection (on by default).
+	Inspection Inspection
+
 	// Upstreams are the MCP servers behind the gateway. At least one is required; names are
 	// unique, match ^[a-z0-9][a-z0-9-]*$ and do not contain the gateway separator.
 	Upstreams []Upstream

@@ -14,7 +14,7 @@ import (
 
 // Key lists per section, in reference.yaml order.
 func topKeys() []string {
-	return []string{"listen", "limits", "log", "gateway", "data_dir", "auth", "identity", "policy", "audit", "upstreams"}
+	return []string{"listen", "limits", "log", "gateway", "data_dir", "auth", "identity", "policy", "audit", "inspection", "upstreams"}
 }
 
 func listenKeys() []string {
@@ -95,6 +95,10 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 	cfg.Audit.Enabled = true
 	if e, ok := f["audit"]; ok {
 		d.audit(e.val, "audit", &cfg.Audit)
+	}
+	cfg.Inspection = defaultInspection()
+	if e, ok := f["inspection"]; ok {
+		d.inspection(e.val, "inspection", &cfg.Inspection)
 	}
 	sep := cfg.Gateway.Separator // "" if invalid: the name check is then skipped
 	if !d.set["gateway.separator"] {

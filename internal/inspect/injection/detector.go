@@ -1,0 +1,170 @@
+package injection
+
+import (
+	_ "embed"
+	"fmt"
+	"math"
+	"sync"
+)
+
+//go:embed weights.bin
+var embeddedWeights []byte
+
+// Detector scores text for prompt injection: rules that name an attack's intent, added to a
+// linear model's score per segment, the maximum over segments taken. Safe for concurrent use.
+type Detector struct {
+	model *Model
+	rules []rule
+	// Threshold is the operating point on results and arguments; descriptions use
+	// DescriptionThreshold (stricter: a description should not instruct at all).
+	Threshold, DescriptionThreshold float64
+	scratch                         sync.Pool
+}
+
+// Default returns the detector with the weights embedded in the binary.
+func Default() (*Detector, error) {
+	var m Model
+	if err := m.UnmarshalBinary(embeddedWeights); err != nil {
+		return nil, fmt.Errorf("embedded weights: %w", err)
+	}
+	return New(&m), nil
+}
+
+// New returns a detector over model m, at the operating point stored with it.
+func New(m *Model) *Detector {
+	d := &Detector{model: m, rules: compileRules(), Threshold: float64(m.Threshold)}
+	d.DescriptionThreshold = Stricter(d.Threshold)
+	d.scratch.New = func() any { return &scratch{seen: make(map[uint32]struct{}, 1024)} }
+	return d
+}
+
+// Stricter is the operating point for descriptions that goes with th.
+func Stricter(th float64) float64 { return sigmoid(logitOf(th) - descriptionMargin) }
+
+// Strong says whether m alone is enough to flag a text.
+func Strong(m Match) bool { return m.boost >= strong }
+
+// descriptionMargin lowers the operating point for descriptions, in logits.
+const descriptionMargin = 2.0
+
+type scratch struct {
+	feats []uint32
+	seen  map[uint32]struct{}
+	segs  []Segment
+}
+
+// Result is the verdict on one text.
+type Result struct {
+	Score   float64 // 0..1, the maximum over segments
+	Flagged bool    // Score at or above the operating point for the kind
+	Matches []Match // rules that fired, in the scanned text's offsets
+	// Start and End bound the segment that scored highest.
+	Start, End int
+}
+
+// Score scores lower, a text normalised and lowercased (see inspect.Normalize).
+func (d *Detector) Score(lower string, kind Kind) Result {
+	var res Result
+	if len(lower) == 0 {
+		return res
+	}
+	sc := d.scratch.Get().(*scratch)
+	defer d.scratch.Put(sc)
+	res.Matches = scan(d.rules, lower, kind, nil)
+	sc.segs = Segments(sc.segs[:0], lower)
+	best := -1e9
+	for _, sg := range sc.segs {
+		var v float32
+		sc.feats, v = features(sc.feats[:0], sc.seen, lower[sg.Start:sg.End])
+		add, floor := boost(res.Matches, sg)
+		z := max(float64(d.model.logit(sc.feats, v))+add, floor)
+		if z > best {
+			best, res.Start, res.End = z, sg.Start, sg.End
+		}
+	}
+	res.Score = sigmoid(best)
+	th := d.Threshold
+	if kind == KindDescription {
+		th = d.DescriptionThreshold
+	}
+	res.Flagged = res.Score >= th
+	return res
+}
+
+// boost adds the strength of each rule (once per name) that fired inside the segment. A
+// strong rule is enough on its own: the caller's logit will not stay under it.
+func boost(ms []Match, sg Segment) (add, floor float64) {
+	var total float32
+	floor = math.Inf(-1)
+	var seen [8]string
+	n := 0
+next:
+	for _, m := range ms {
+		if m.Start >= sg.End || m.End <= sg.Start {
+			continue
+		}
+		for _, s := range seen[:n] {
+			if s == m.Rule {
+				continue next
+			}
+		}
+		if n < len(seen) {
+			seen[n] = m.Rule
+			n++
+		}
+		total += m.boost
+		if m.boost >= strong {
+			floor = strong
+		}
+	}
+	return float64(min(total, 2*strong)), floor
+}
+
+// Segment is a window of a text.
+type Segment struct{ Start, End int }
+
+// Segment sizes: long enough to hold an injected paragraph, short enough that benign text
+// around it does not dilute it. Windows overlap by half, so an injection that straddles one
+// boundary sits whole in the next window.
+const (
+	segSize   = 480
+	segStride = 240
+)
+
+// Segments appends the windows of s to dst, with edges moved to whitespace.
+func Segments(dst []Segment, s string) []Segment {
+	if len(s) <= segSize {
+		return append(dst, Segment{0, len(s)})
+	}
+	for start := 0; start < len(s); {
+		end := min(len(s), start+segSize)
+		if end < len(s) {
+			end = snapBack(s, end, start+segSize/2)
+		}
+		dst = append(dst, Segment{start, end})
+		if end == len(s) {
+			break
+		}
+		next := snapBack(s, start+segStride, start+1)
+		if next <= start {
+			next = start + segStride
+		}
+		start = next
+	}
+	return dst
+}
+
+// snapBack moves i back to just after the nearest whitespace, but not before floor.
+func snapBack(s string, i, floor int) int {
+	for j := i; j > floor; j-- {
+		if c := s[j-1]; c == ' ' || c == '\n' || c == '\t' {
+			return j
+		}
+	}
+	return i
+}
+
+func logitOf(p float64) float64 {
+	p = min(max(p, 1e-9), 1-1e-9)
+	return -mathLog(1/p - 1)
+}

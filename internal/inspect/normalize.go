@@ -1,0 +1,490 @@
+package inspect
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Normalized is a text as the detectors see it: escapes decoded, NFKC applied, invisible
+// characters removed. Every byte of Text maps back to the byte of the original it came from,
+// so that findings point into what the client would have seen.
+type Normalized struct {
+	Text string
+	// Lower is Text lowercased byte for byte (same length and offsets).
+	Lower string
+	off   []int32 // off[i]: original offset of Text[i]; off[len(Text)] = len(original)
+	// Hidden are the invisible characters and escape sequences that were removed, each run
+	// once, as findings on the original text.
+	Hidden []Finding
+	// Decoded are encoded runs (base64, Unicode tag characters) decoded for a second look.
+	Decoded []Decoded
+}
+
+// Decoded is the decoded content of an encoded run of the original text.
+type Decoded struct {
+	Encoding   string // "base64", "unicode-tags"
+	Text       string
+	Start, End int // the run in the original text
+}
+
+// Orig maps a span of Text back to the original.
+func (n *Normalized) Orig(start, end int) (int, int) {
+	if start < 0 {
+		start = 0
+	}
+	if end > len(n.Text) {
+		end = len(n.Text)
+	}
+	s := int(n.off[start])
+	e := int(n.off[end])
+	if end > start && end > 0 {
+		// The end is just past the last byte's source character, not the next one's start:
+		// a removed character after the span must not be counted in.
+		last := int(n.off[end-1])
+		if e < last+1 {
+			e = last + 1
+		}
+	}
+	return s, e
+}
+
+// Limits of decoding: encoded runs are decoded once (no recursion beyond one level of
+// base64 inside the text) and only up to a budget, so that a hostile text cannot make
+// inspection expensive.
+const (
+	minBase64Run   = 24
+	maxDecodedSize = 64 << 10
+)
+
+// normalizer carries the output while a text is normalised.
+type normalizer struct {
+	src    string
+	buf    []byte
+	off    []int32
+	hidden []Finding
+	run    *Finding // the hidden run being extended
+	tags   []byte   // ASCII smuggled in Unicode tag characters
+	tagAt  int
+}
+
+// Normalize prepares text for the detectors.
+func Normalize(text string) *Normalized {
+	nz := normalizer{src: text, buf: make([]byte, 0, len(text)), off: make([]int32, 0, len(text)+1)}
+	nz.walk()
+	n := &Normalized{Text: string(nz.buf), off: append(nz.off, int32(len(text))), Hidden: nz.hidden}
+	n.Lower = lowerSameLength(n.Text)
+	n.Decoded = decodeRuns(text, n)
+	if len(nz.tags) > 0 {
+		n.Decoded = append(n.Decoded, Decoded{Encoding: "unicode-tags", Text: string(nz.tags), Start: nz.tagAt, End: nz.tagAt + 1})
+	}
+	return n
+}
+
+func (nz *normalizer) emit(b []byte, at int) {
+	for range b {
+		nz.off = append(nz.off, int32(at))
+	}
+	nz.buf = append(nz.buf, b...)
+	nz.run = nil
+}
+
+func (nz *normalizer) emitByte(c byte, at int) {
+	nz.off = append(nz.off, int32(at))
+	nz.buf = append(nz.buf, c)
+	nz.run = nil
+}
+
+// hide records a removed character (or sequence) at [start, end) of the original.
+func (nz *normalizer) hide(rule string, start, end int) {
+	if r := nz.run; r != nil && r.Rule == rule && r.End == start {
+		r.End = end
+		return
+	}
+	nz.hidden = append(nz.hidden, Finding{Type: TypeHidden, Rule: rule, Start: start, End: end})
+	nz.run = &nz.hidden[len(nz.hidden)-1]
+}
+
+func (nz *normalizer) walk() {
+	s := nz.src
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == 0x1b:
+				i = nz.terminalEscape(i)
+				continue
+			case c == '\\' && i+1 < len(s):
+				if r, n := jsonEscape(s[i:]); n > 0 {
+					nz.rune(r, i, i+n)
+					i += n
+					continue
+				}
+			case c == '&':
+				if r, n := htmlEntity(s[i:]); n > 0 {
+					nz.rune(r, i, i+n)
+					i += n
+					continue
+				}
+			case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+				if b := unhex(s[i+1])<<4 | unhex(s[i+2]); b >= 0x20 && b < 0x7f {
+					nz.emitByte(b, i)
+					i += 3
+					continue
+				}
+			case c < 0x20 && c != '\n' && c != '\r' && c != '\t':
+				nz.hide("control-character", i, i+1)
+				i++
+				continue
+			}
+			nz.emitByte(c, i)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		nz.rune(r, i, i+n)
+		i += n
+	}
+}
+
+// rune emits one decoded character that came from src[start:end].
+func (nz *normalizer) rune(r rune, start, end int) {
+	if rule := invisible(r); rule != "" {
+		if rule == "zero-width-joiner" {
+			// A joiner inside an emoji sequence is ordinary text; elsewhere it hides.
+			if prev, _ := utf8.DecodeLastRune(nz.buf); unicode.Is(unicode.So, prev) || prev == 0xFE0F {
+				return
+			}
+			rule = "zero-width"
+		}
+		if rule == "unicode-tag" && r >= 0xE0020 && r <= 0xE007E {
+			if len(nz.tags) == 0 {
+				nz.tagAt = start
+			}
+			if len(nz.tags) < maxDecodedSize {
+				nz.tags = append(nz.tags, byte(r-0xE0000))
+			}
+		}
+		if rule == "byte-order-mark" {
+			if start == 0 {
+				return
+			}
+			rule = "zero-width"
+		}
+		nz.hide(rule, start, end)
+		return
+	}
+	if r < utf8.RuneSelf {
+		nz.emitByte(byte(r), start)
+		return
+	}
+	if l, ok := confusable(r); ok {
+		nz.emitByte(l, start)
+		return
+	}
+	var tmp [utf8.UTFMax]byte
+	b := tmp[:utf8.EncodeRune(tmp[:], r)]
+	if !norm.NFKC.IsNormal(b) {
+		b = norm.NFKC.Bytes(b)
+	}
+	nz.emit(b, start)
+}
+
+// invisible names the class of a character that renders as nothing (or reorders what
+// surrounds it), "" for visible ones.
+func invisible(r rune) string {
+	switch {
+	case r == 0x200B || r == 0x200C || r == 0x2060 || r == 0x180E || r == 0x00AD || r == 0x2061 || r == 0x2062 || r == 0x2063 || r == 0x2064 || r == 0x034F:
+		return "zero-width"
+	case r == 0x200D:
+		return "zero-width-joiner"
+	case r == 0xFEFF:
+		return "byte-order-mark"
+	case r == 0x200E || r == 0x200F || r == 0x061C || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069):
+		return "bidi-control"
+	case r >= 0xE0000 && r <= 0xE007F:
+		return "unicode-tag"
+	case r >= 0xE0100 && r <= 0xE01EF:
+		// Supplementary variation selectors carry no glyph; they are used to smuggle bytes.
+		return "variation-selector"
+	case r >= 0xE000 && r <= 0xF8FF, r >= 0xF0000:
+		return "private-use"
+	}
+	return ""
+}
+
+// terminalEscape skips an ANSI escape sequence at s[i] (ESC) and reports it.
+func (nz *normalizer) terminalEscape(i int) int {
+	s := nz.src
+	j := i + 1
+	if j < len(s) {
+		switch s[j] {
+		case '[': // CSI: parameters, then a final byte in 0x40–0x7E
+			j++
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) && j-i < 64 {
+				j++
+			}
+			if j < len(s) {
+				j++
+			}
+		case ']', 'P', '_', '^': // OSC, DCS, APC, PM: up to BEL or ESC \
+			j++
+			for j < len(s) && j-i < 4096 {
+				if s[j] == 0x07 {
+					j++
+					break
+				}
+				if s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\' {
+					j += 2
+					break
+				}
+				j++
+			}
+		default:
+			j++
+		}
+	}
+	nz.hide("terminal-escape", i, j)
+	return j
+}
+
+// jsonEscape decodes a JSON-style backslash escape at the start of s (text that was encoded
+// twice, e.g. a JSON document inside a string, keeps its escapes).
+func jsonEscape(s string) (rune, int) {
+	switch s[1] {
+	case 'n':
+		return '\n', 2
+	case 't':
+		return '\t', 2
+	case 'r':
+		return '\r', 2
+	case '"', '\\', '/':
+		return rune(s[1]), 2
+	case 'u':
+		if len(s) >= 6 && isHex(s[2]) && isHex(s[3]) && isHex(s[4]) && isHex(s[5]) {
+			r := rune(unhex(s[2]))<<12 | rune(unhex(s[3]))<<8 | rune(unhex(s[4]))<<4 | rune(unhex(s[5]))
+			if r >= 0xD800 && r < 0xDC00 && len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+				if lo, n := jsonEscape(s[6:]); n == 6 && lo >= 0xDC00 && lo < 0xE000 {
+					return (r-0xD800)<<10 | (lo - 0xDC00) + 0x10000, 12
+				}
+			}
+			if r >= 0xD800 && r < 0xE000 {
+				return 0, 0
+			}
+			return r, 6
+		}
+	case 'x':
+		if len(s) >= 4 && isHex(s[2]) && isHex(s[3]) {
+			return rune(unhex(s[2])<<4 | unhex(s[3])), 4
+		}
+	}
+	return 0, 0
+}
+
+// htmlEntity decodes a character reference (&lt; &#105; &#x69;) at the start of s.
+func htmlEntity(s string) (rune, int) {
+	end := strings.IndexByte(s[:min(len(s), 12)], ';')
+	if end < 3 {
+		return 0, 0
+	}
+	body := s[1:end]
+	if body[0] == '#' {
+		var r rune
+		if body[1] == 'x' || body[1] == 'X' {
+			for _, c := range []byte(body[2:]) {
+				if !isHex(c) {
+					return 0, 0
+				}
+				r = r<<4 | rune(unhex(c))
+			}
+		} else {
+			for _, c := range []byte(body[1:]) {
+				if c < '0' || c > '9' {
+					return 0, 0
+				}
+				r = r*10 + rune(c-'0')
+			}
+		}
+		if r <= 0 || r > unicode.MaxRune {
+			return 0, 0
+		}
+		return r, end + 1
+	}
+	switch body {
+	case "lt":
+		return '<', end + 1
+	case "gt":
+		return '>', end + 1
+	case "amp":
+		return '&', end + 1
+	case "quot":
+		return '"', end + 1
+	case "apos":
+		return '\'', end + 1
+	case "nbsp":
+		return ' ', end + 1
+	case "sol":
+		return '/', end + 1
+	case "colon":
+		return ':', end + 1
+	}
+	return 0, 0
+}
+
+// confusable maps the Cyrillic and Greek letters that look like Latin ones (the usual
+// homoglyph substitutions, which NFKC keeps) to the Latin letter.
+func confusable(r rune) (byte, bool) {
+	switch r {
+	case 'а', 'α':
+		return 'a', true
+	case 'е', 'ε':
+		return 'e', true
+	case 'о', 'ο':
+		return 'o', true
+	case 'р', 'ρ':
+		return 'p', true
+	case 'с':
+		return 'c', true
+	case 'у':
+		return 'y', true
+	case 'х', 'χ':
+		return 'x', true
+	case 'і', 'ι':
+		return 'i', true
+	case 'ј':
+		return 'j', true
+	case 'ѕ':
+		return 's', true
+	case 'ԁ':
+		return 'd', true
+	case 'ν':
+		return 'v', true
+	case 'А', 'Α':
+		return 'A', true
+	case 'В', 'Β':
+		return 'B', true
+	case 'Е', 'Ε':
+		return 'E', true
+	case 'К', 'Κ':
+		return 'K', true
+	case 'М', 'Μ':
+		return 'M', true
+	case 'Н', 'Η':
+		return 'H', true
+	case 'О', 'Ο':
+		return 'O', true
+	case 'Р', 'Ρ':
+		return 'P', true
+	case 'С':
+		return 'C', true
+	case 'Т', 'Τ':
+		return 'T', true
+	case 'Х', 'Χ':
+		return 'X', true
+	case 'І', 'Ι':
+		return 'I', true
+	case 'Ѕ':
+		return 'S', true
+	}
+	return 0, false
+}
+
+// decodeRuns finds base64 runs in the original text and decodes those that hold text.
+func decodeRuns(text string, n *Normalized) []Decoded {
+	var out []Decoded
+	budget := maxDecodedSize
+	for i := 0; i < len(text) && budget > 0; {
+		if !isB64(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isB64(text[j]) {
+			j++
+		}
+		if j-i >= minBase64Run {
+			if d, ok := decodeBase64(text[i:j]); ok {
+				if len(d) > budget {
+					d = d[:budget]
+				}
+				budget -= len(d)
+				out = append(out, Decoded{Encoding: "base64", Text: d, Start: i, End: j})
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+func decodeBase64(run string) (string, bool) {
+	run = strings.TrimRight(run, "=")
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(run, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	if strings.ContainsAny(run, "+/") && enc == base64.RawURLEncoding {
+		return "", false
+	}
+	if len(run)%4 == 1 {
+		run = run[:len(run)-1]
+	}
+	b, err := enc.DecodeString(run)
+	if err != nil || !utf8.Valid(b) {
+		return "", false
+	}
+	// Only text is worth a second look: mostly printable with some spaces (a word run).
+	printable, spaces := 0, 0
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c >= 0x80 {
+			printable++
+		}
+		if c == ' ' {
+			spaces++
+		}
+	}
+	if printable*100 < len(b)*95 || spaces == 0 {
+		return "", false
+	}
+	return string(b), true
+}
+
+func isB64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_'
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// lowerSameLength lowercases s without changing any byte offset: ASCII always, other
+// letters only where the lowercase form has the same encoded length.
+func lowerSameLength(s string) string {
+	b := []byte(s)
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 32
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if l := unicode.ToLower(r); l != r && utf8.RuneLen(l) == n {
+			utf8.EncodeRune(b[i:], l)
+		}
+		i += n
+	}
+	return string(b)
+}
