@@ -29,6 +29,7 @@ Usage:
   gatehouse policy test FILE...      run policy test cases (identity + request -> expected decision)
   gatehouse keys create|list|revoke  manage API keys (see gatehouse keys)
   gatehouse audit pubkey|verify|query  the audit trail (see gatehouse audit)
+  gatehouse inspect score|eval|train  content inspection (see gatehouse inspect)
   gatehouse version                  print the version
 `
 
@@ -55,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return keysCmd(rest, stdout, stderr)
 	case "audit":
 		return auditCmd(rest, stdout, stderr)
+	case "inspect":
+		return inspectCmd(rest, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", app.Version)
 		return 0

@@ -207,3 +207,6 @@ func checkEgressPattern(p string) string {
 	}
 	return ""
 }
+
+// DefaultInspection is the inspection configuration a file that says nothing gets.
+func DefaultInspection() Inspection { return defaultInspection() }

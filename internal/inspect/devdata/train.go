@@ -83,6 +83,9 @@ func CrossScores(docs []Doc, k int, o injection.TrainOptions) []float64 {
 	return scores
 }
 
+// Folds is the number of cross-validation folds the shipped operating point comes from.
+const Folds = 5
+
 // TargetFPR is the false-positive rate the operating point aims under on every benign
 // source (the product's target is 1%; half of it is the margin for data not seen).
 const TargetFPR = 0.005

@@ -1,0 +1,153 @@
+package inspect
+
+import (
+	"context"
+	"sort"
+
+	"gatehouse/internal/inspect/egress"
+	"gatehouse/internal/inspect/injection"
+	"gatehouse/internal/inspect/pii"
+	"gatehouse/internal/inspect/secret"
+)
+
+// Kind is what a text is; see injection.Kind.
+type Kind = injection.Kind
+
+// The kinds of text.
+const (
+	KindResult      = injection.KindResult
+	KindDescription = injection.KindDescription
+	KindArgument    = injection.KindArgument
+)
+
+// Detectors are the detectors an Engine runs; a nil one is off.
+type Detectors struct {
+	Injection *injection.Detector
+	// Threshold overrides the injection model's operating point on results and arguments
+	// (0 keeps the one stored with the weights); descriptions stay stricter by the same margin.
+	Threshold float64
+	Secrets   *secret.Detector
+	PII       *pii.Detector
+	Egress    *egress.Checker // arguments only
+	Hidden    bool            // report invisible characters and escape sequences
+}
+
+// Engine inspects texts. Safe for concurrent use.
+type Engine struct {
+	d Detectors
+}
+
+// New returns an engine over the given detectors.
+func New(d Detectors) *Engine {
+	return &Engine{d: d}
+}
+
+// Report is the verdict on one text.
+type Report struct {
+	Injection float64   // 0..1
+	Flagged   bool      // injection at or above the operating point
+	Findings  []Finding // sorted by Start; offsets in the inspected text
+}
+
+// Inspect runs every detector on text. ctx bounds the egress checker's name resolution.
+func (e *Engine) Inspect(ctx context.Context, text string, kind Kind) Report {
+	var rep Report
+	if text == "" {
+		return rep
+	}
+	n := Normalize(text)
+	if e.d.Hidden {
+		rep.Findings = append(rep.Findings, n.Hidden...)
+	}
+	e.injection(&rep, n, kind, -1, -1)
+	e.content(&rep, n, -1, -1)
+	for _, dec := range n.Decoded {
+		// What an encoded run says counts as said where the run stands.
+		if e.d.Hidden && dec.Encoding != "unicode-tags" {
+			rep.Findings = append(rep.Findings, Finding{Type: TypeHidden, Rule: "encoded-" + dec.Encoding, Start: dec.Start, End: dec.End})
+		}
+		dn := Normalize(dec.Text)
+		before := len(rep.Findings)
+		e.injection(&rep, dn, kind, dec.Start, dec.End)
+		e.content(&rep, dn, dec.Start, dec.End)
+		if e.d.Hidden && dec.Encoding != "unicode-tags" && len(rep.Findings) == before {
+			// An encoded run that hides nothing is ordinary data (images, keys, ids).
+			rep.Findings = rep.Findings[:before-1]
+		}
+	}
+	if kind == KindArgument && e.d.Egress != nil {
+		for _, m := range e.d.Egress.Check(ctx, text) {
+			rep.Findings = append(rep.Findings, Finding{Type: TypeEgress, Rule: m.Rule, Start: m.Start, End: m.End})
+		}
+	}
+	sort.SliceStable(rep.Findings, func(i, j int) bool { return rep.Findings[i].Start < rep.Findings[j].Start })
+	return rep
+}
+
+// threshold is the operating point for kind.
+func (e *Engine) threshold(kind Kind) float64 {
+	det := e.d.Injection
+	th := det.Threshold
+	if e.d.Threshold > 0 {
+		th = e.d.Threshold
+	}
+	if kind == KindDescription {
+		return injection.Stricter(th)
+	}
+	return th
+}
+
+// injection scores n; at is the original span the text stands for when it was decoded
+// from an encoded run (-1 otherwise).
+func (e *Engine) injection(rep *Report, n *Normalized, kind Kind, atStart, atEnd int) {
+	if e.d.Injection == nil {
+		return
+	}
+	r := e.d.Injection.Score(n.Lower, kind)
+	rep.Injection = max(rep.Injection, r.Score)
+	if r.Score < e.threshold(kind) {
+		return
+	}
+	rep.Flagged = true
+	place := func(s, e int) (int, int) {
+		if atStart >= 0 {
+			return atStart, atEnd
+		}
+		return n.Orig(s, e)
+	}
+	named := false
+	for _, m := range r.Matches {
+		if !injection.Strong(m) && (m.Start >= r.End || m.End <= r.Start) {
+			continue // a weak signal outside the segment that decided
+		}
+		s, en := place(m.Start, m.End)
+		rep.Findings = append(rep.Findings, Finding{Type: TypeInjection, Rule: m.Rule, Start: s, End: en})
+		named = true
+	}
+	if !named {
+		s, en := place(r.Start, r.End)
+		rep.Findings = append(rep.Findings, Finding{Type: TypeInjection, Rule: "classifier", Start: s, End: en})
+	}
+}
+
+// content runs the secret and personal-data detectors over n.
+func (e *Engine) content(rep *Report, n *Normalized, atStart, atEnd int) {
+	place := func(s, e int) (int, int) {
+		if atStart >= 0 {
+			return atStart, atEnd
+		}
+		return n.Orig(s, e)
+	}
+	if e.d.Secrets != nil {
+		for _, m := range e.d.Secrets.Scan(n.Text) {
+			s, en := place(m.Start, m.End)
+			rep.Findings = append(rep.Findings, Finding{Type: TypeSecret, Rule: m.Rule, Start: s, End: en})
+		}
+	}
+	if e.d.PII != nil {
+		for _, m := range e.d.PII.Scan(n.Text) {
+			s, en := place(m.Start, m.End)
+			rep.Findings = append(rep.Findings, Finding{Type: TypePII, Rule: string(m.Type), Start: s, End: en})
+		}
+	}
+}
