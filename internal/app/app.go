@@ -105,7 +105,24 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 	} else {
 		logger.Warn("the audit trail is OFF (audit.enabled: false): decisions are not recorded")
 	}
+	eng, acts, err := Inspector(cfg.Inspection)
+	if err != nil {
+		if parts.auditor != nil {
+			parts.auditor.Close()
+			parts.store.Close()
+		}
+		return nil, fmt.Errorf("inspection: %w", err)
+	}
+	var insp *gateway.Inspection
+	if eng != nil {
+		insp = &gateway.Inspection{Engine: eng, Actions: acts, MaxBytes: int(cfg.Inspection.MaxBytes.Int64())}
+		logger.Info("content inspection", "injection_threshold", cfg.Inspection.Threshold, "secrets", cfg.Inspection.Secrets,
+			"pii", cfg.Inspection.PII, "egress_allow", cfg.Inspection.EgressAllow, "egress_block_private", cfg.Inspection.EgressBlockPrivate)
+	} else {
+		logger.Warn("content inspection is OFF (inspection.enabled: false)")
+	}
 	gw, err := gateway.New(gateway.Options{
+		Inspection:    insp,
 		Policy:        pol,
 		Audit:         parts.auditor,
 		AuditFailOpen: cfg.Audit.FailOpen,

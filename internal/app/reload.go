@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"gatehouse/internal/gateway"
 	"os"
 	"reflect"
 	"time"
@@ -54,6 +55,10 @@ func (a *App) apply(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
+	eng, acts, err := Inspector(cfg.Inspection)
+	if err != nil {
+		return fmt.Errorf("inspection: %w", err)
+	}
 	old := a.cfg
 	var restart []string
 	for _, s := range []struct {
@@ -72,12 +77,17 @@ func (a *App) apply(cfg *config.Config) error {
 		}
 	}
 	a.gw.SetPolicy(pol)
+	if eng != nil {
+		a.gw.SetInspection(&gateway.Inspection{Engine: eng, Actions: acts, MaxBytes: int(cfg.Inspection.MaxBytes.Int64())})
+	} else {
+		a.gw.SetInspection(nil)
+	}
 	a.auth.Store(auth)
 	a.stdio.Store(StdioIdentity(cfg))
 	a.authC.Store(cfg.Auth)
 	prev := a.digest
 	a.digest = cfg.Digest()
-	attrs := []any{"config", cfg.File(), "digest", a.digest, "previous_digest", prev, "applied", []string{"auth", "identity", "policy"}}
+	attrs := []any{"config", cfg.File(), "digest", a.digest, "previous_digest", prev, "applied", []string{"auth", "identity", "policy", "inspection"}}
 	if len(restart) > 0 {
 		attrs = append(attrs, "not_applied_until_restart", restart)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,8 @@ func (g *Gateway) auditRequest(ctx context.Context, env *Envelope, refused error
 	} else if args, ok := jsonrpc.Member(env.Params, "arguments"); ok {
 		rec.Arguments = g.audit.Valuer().Arguments(env.Server, env.Name, args)
 	}
+	rec.Findings = env.Findings
+	rec.Arguments = scrubSecrets(rec.Arguments, env.Secrets)
 	switch d := env.Decision; {
 	case d != nil:
 		rec.Decision, rec.Rules, rec.Reason = d.Effect, d.Matched, d.Reason
@@ -90,6 +93,9 @@ func (g *Gateway) auditOutcome(env *Envelope, start time.Time, out, errObj, resu
 		var e *Error
 		if errors.As(err, &e) {
 			rec.ErrorCode, rec.Reason = e.Code, e.Message
+			if e.Code == CodeInspectionBlocked {
+				rec.Outcome = "refused"
+			}
 		} else {
 			rec.Reason = fmt.Sprint(err)
 		}
@@ -102,9 +108,10 @@ func (g *Gateway) auditOutcome(env *Envelope, start time.Time, out, errObj, resu
 				rec.ErrorCode = e.Code
 			}
 		} else {
-			rec.Result = g.audit.Valuer().Result(env.Server, env.Name, result)
+			rec.Result = scrubSecrets(g.audit.Valuer().Result(env.Server, env.Name, result), env.Secrets)
 		}
 	}
+	rec.Findings = env.RespFindings
 	g.audit.Enqueue(rec)
 }
 
@@ -122,4 +129,24 @@ func (g *Gateway) SecurityEvent(ctx context.Context, event string, id *identity.
 	if err := g.audit.Write(context.WithoutCancel(ctx), rec); err != nil {
 		g.logger.Error("security event not recorded", "event", event, "err", err)
 	}
+}
+
+// scrubSecrets replaces the values of secrets inspection found wherever a field rule kept
+// them clear: a secret is never written to the audit trail as it was.
+func scrubSecrets(raw json.RawMessage, secrets []string) json.RawMessage {
+	if len(raw) == 0 || len(secrets) == 0 {
+		return raw
+	}
+	out := raw
+	for _, s := range secrets {
+		if len(s) < 4 {
+			continue
+		}
+		enc, _ := json.Marshal(s)
+		esc := enc[1 : len(enc)-1] // as it stands inside a JSON string
+		if bytes.Contains(out, esc) {
+			out = bytes.ReplaceAll(out, esc, []byte("[REDACTED:secret]"))
+		}
+	}
+	return out
 }

@@ -55,6 +55,8 @@ type Options struct {
 	// AuditFailOpen forwards requests whose record could not be written (an explicit,
 	// logged configuration choice); by default they are refused.
 	AuditFailOpen bool
+	// Inspection inspects content; nil inspects nothing.
+	Inspection *Inspection
 	// ParkTTL bounds how long a call parked for a stateless client's input_required round
 	// waits for the client's retry; 0 means 5 minutes.
 	ParkTTL time.Duration
@@ -71,6 +73,7 @@ type Gateway struct {
 	plain         *server // the server whose names carry no prefix, if any
 	pipe          *Pipeline
 	pol           atomic.Pointer[policy.Policy]
+	insp          atomic.Pointer[Inspection]
 	audit         *audit.Auditor
 	auditFailOpen bool
 	cursorKey     []byte
@@ -136,6 +139,7 @@ func New(opts Options) (*Gateway, error) {
 		pol, _ = policy.Compile(nil, nil)
 	}
 	g.pol.Store(pol)
+	g.insp.Store(opts.Inspection)
 	g.audit, g.auditFailOpen = opts.Audit, opts.AuditFailOpen
 	g.pipe = newPipeline(g)
 	g.ctx, g.cancel = context.WithCancel(context.Background())

@@ -49,6 +49,11 @@ type Envelope struct {
 	Req *Envelope
 	// AuditSeq is the sequence number of the request's audit record (0 if none).
 	AuditSeq int64
+	// Findings are what inspection found in this message ("type:rule"); RespFindings, on a
+	// request's envelope, what it found in the response. Secrets are the values of secrets
+	// found, which audit records must never hold clear.
+	Findings, RespFindings []string
+	Secrets                []string
 	// Out, when a stage sets it, replaces the message bytes from then on.
 	Out []byte
 }
@@ -91,7 +96,9 @@ func newPipeline(g *Gateway) *Pipeline {
 			// Identity is established by the transport before a session exists, and every
 			// envelope carries it through its session.
 			{Name: "policy", Run: g.checkPolicy},
-			// inspection stages go here.
+			// After policy: nothing refused is inspected, and redaction by policy happens
+			// before inspection looks (so it need not find what policy removed).
+			{Name: "inspection", Run: g.inspectMsg},
 		},
 		// Last, whatever the stages decided: the audit record.
 		record: g.auditRequest,

@@ -105,7 +105,7 @@ func (e *Engine) injection(rep *Report, n *Normalized, kind Kind, atStart, atEnd
 	}
 	r := e.d.Injection.Score(n.Lower, kind)
 	rep.Injection = max(rep.Injection, r.Score)
-	if r.Score < e.threshold(kind) {
+	if !injection.Flag(kind, r, e.threshold(kind)) {
 		return
 	}
 	rep.Flagged = true

@@ -1,70 +1,56 @@
 package devdata
 
 import (
+	"bytes"
 	"errors"
-	"sort"
+	"math"
 	"testing"
 
 	"gatehouse/internal/inspect/injection"
 )
 
-func TestCrossValidation(t *testing.T) {
-	docs, err := Load(dataDir())
+func corpus(t *testing.T) []Doc {
+	t.Helper()
+	docs, err := Corpus(dataDir())
 	if errors.Is(err, ErrMissing) {
 		t.Skipf("skipping: %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ctxs []string
-	for _, d := range docs {
-		if !d.Label && len(d.Text) > 200 {
-			ctxs = append(ctxs, d.Text)
+	return docs
+}
+
+// TestTargets: under template-split cross-validation the detector meets the product's
+// targets on the development data: FPR at most 1% on every benign source, recall at least
+// 95% on injected tool outputs.
+func TestTargets(t *testing.T) {
+	docs := corpus(t)
+	th, res := CrossValidated(docs, Folds)
+	rep := Evaluate("cv", th, docs, res)
+	var buf bytes.Buffer
+	rep.Write(&buf)
+	t.Logf("\n%s", buf.String())
+	for _, r := range rep.Rows {
+		if r.Benign > 0 && !math.IsNaN(r.FPR) && r.FPR > 0.01 {
+			t.Errorf("%s: false-positive rate %.2f%% > 1%%", r.Name, 100*r.FPR)
 		}
-	}
-	docs = append(docs, BuildFramed(ctxs, nil)...)
-	m, scores := Build(docs, 5, injection.TrainOptions{})
-	t.Logf("threshold %.4f", m.Threshold)
-	type agg struct{ n, hit int }
-	res := map[string]*agg{}
-	for i, d := range docs {
-		key := d.Source + " " + d.Style
-		if !d.Label {
-			key = d.Source + " benign"
+		if r.Name == "agentdojo/tool_outputs_dev" && r.Recall < 0.95 {
+			t.Errorf("%s: recall %.2f%% < 95%%", r.Name, 100*r.Recall)
 		}
-		a := res[key]
-		if a == nil {
-			a = &agg{}
-			res[key] = a
-		}
-		a.n++
-		if scores[i] >= float64(m.Threshold) {
-			a.hit++
-		}
-	}
-	for k, a := range res {
-		t.Logf("%-60s %5d flagged %5d (%.2f%%)", k, a.n, a.hit, 100*float64(a.hit)/float64(a.n))
 	}
 }
 
-func TestTopBenign(t *testing.T) {
-	docs, err := Load(dataDir())
+// TestWeightsReproducible: `gatehouse inspect train` on the development data gives the
+// embedded weights bit for bit.
+func TestWeightsReproducible(t *testing.T) {
+	docs := corpus(t)
+	m, _ := Build(docs, Folds, injection.TrainOptions{})
+	got, err := m.MarshalBinary()
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
-	scores := CrossScores(docs, 5, injection.TrainOptions{})
-	type ds struct {
-		s float64
-		d Doc
-	}
-	var top []ds
-	for i, d := range docs {
-		if !d.Label {
-			top = append(top, ds{scores[i], d})
-		}
-	}
-	sort.Slice(top, func(i, j int) bool { return top[i].s > top[j].s })
-	for _, x := range top[:25] {
-		t.Logf("%.4f %s %.300q", x.s, x.d.Source, x.d.Text)
+	if !bytes.Equal(got, injection.EmbeddedWeights()) {
+		t.Fatal("the embedded weights are not what training on the development data gives: run `go run ./cmd/gatehouse inspect train` and commit weights.bin")
 	}
 }

@@ -41,6 +41,16 @@ func New(m *Model) *Detector {
 // Stricter is the operating point for descriptions that goes with th.
 func Stricter(th float64) float64 { return sigmoid(logitOf(th) - descriptionMargin) }
 
+// Flag says whether r is flagged at operating point th. Descriptions are imperative by
+// nature ("Read the file..., use X instead"): there the model alone condemns none, a rule
+// must name the intent, and then the stricter operating point applies.
+func Flag(kind Kind, r Result, th float64) bool {
+	if kind == KindDescription && len(r.Matches) == 0 {
+		return false
+	}
+	return r.Score >= th
+}
+
 // Strong says whether m alone is enough to flag a text.
 func Strong(m Match) bool { return m.boost >= strong }
 
@@ -88,6 +98,7 @@ func (d *Detector) Score(lower string, kind Kind) Result {
 		th = d.DescriptionThreshold
 	}
 	res.Flagged = res.Score >= th
+	res.Flagged = Flag(kind, res, th)
 	return res
 }
 
@@ -168,3 +179,6 @@ func logitOf(p float64) float64 {
 	p = min(max(p, 1e-9), 1-1e-9)
 	return -mathLog(1/p - 1)
 }
+
+// EmbeddedWeights returns the serialised weights the binary carries.
+func EmbeddedWeights() []byte { return embeddedWeights }

@@ -2,6 +2,9 @@ package injection
 
 import "math"
 
+// minFeatures is the least count a vector is normalised by.
+const minFeatures = 96
+
 // Dims is the number of hashed feature buckets (a power of two).
 const Dims = 1 << 18
 
@@ -81,7 +84,9 @@ func features(dst []uint32, seen map[uint32]struct{}, s string) ([]uint32, float
 	if len(dst) == 0 {
 		return dst, 0
 	}
-	return dst, float32(1 / math.Sqrt(float64(len(dst))))
+	// Normalised as if it had at least minFeatures features: a very short text has too
+	// little evidence for its few features to speak with full weight.
+	return dst, float32(1 / math.Sqrt(float64(max(len(dst), minFeatures))))
 }
 
 func isWordByte(c byte) bool {

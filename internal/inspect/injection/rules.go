@@ -68,7 +68,7 @@ var ruleSpecs = []struct {
 }{
 	// "Ignore all previous instructions", and its many spellings.
 	{"instruction-override", "ignore disregard forget overrid bypass skip neglect abandon", `\b(ignore|disregard|forget|override|bypass|skip|neglect|abandon)\w*\s+(about\s+|all\s+|any\s+|the\s+|your\s+|my\s+|of\s+|these\s+|those\s+|every\s+|everything\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|initial\s+|existing\s+|system\s+|other\s+|safety\s+|default\s+|given\s+|current\s+)*(\w{0,2}nstru\w*|\w{0,2}struct\w*|prompts?|directions?|guidelines|rules|context|commands?|orders|directives?|programming|restrictions|constraints|guardrails|policies|messages|what\s+(you|i)\s+(were|was|have\s+been)\s+told)\b`, strong, allKinds},
-	{"instruction-override", "instead", `\b(do|perform|execute|complete)\s+.{3,200}?\binstead\s*[.!]`, medium, KindResult | KindDescription},
+	{"instruction-override", "instead", `(^|[.!?:\n]\s*)do\s+[^\n]{3,300}?\binstead\s*[.!]`, medium, KindResult | KindDescription},
 	{"new-instructions", "instruction task directive prompt", `\b(new|updated|revised|real|actual|true|additional|secret|hidden|priority|urgent|important|override)\s+(system\s+)?(instructions?|task|directives?|system\s+prompt|orders?)\b\s*[:\-!]`, strong, allKinds},
 	{"role-token", "<| [inst <<sys im_start ### system assistant", `(<\|\s*(im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\s*\|>|\[/?inst\]|<</?sys>>|(^|\n)\s*#{2,}\s*(system|instruction|new instruction|assistant)s?\b|\(system_message\)|\[system\]|\(#system\)|(^|\n)\s*(system|assistant)\s*:\s*(you|ignore|new|from|the user|please|now)\b)`, strong, allKinds},
 	// Hidden blocks addressed to the model: <IMPORTANT>, <INFORMATION>, <SYSTEM>, ...

@@ -1,0 +1,227 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gatehouse/internal/inspect"
+	"gatehouse/internal/jsonrpc"
+)
+
+// CodeInspectionBlocked refuses a message in which inspection found what the configuration
+// blocks (or holds for approval): distinct from a policy refusal, and naming the finding.
+const CodeInspectionBlocked = -32007
+
+// Inspection is the inspection engine with its action rules; swapped whole on reload.
+type Inspection struct {
+	Engine   *inspect.Engine
+	Actions  inspect.Actions
+	MaxBytes int
+}
+
+// SetInspection replaces the inspection settings (nil: off).
+func (g *Gateway) SetInspection(in *Inspection) { g.insp.Store(in) }
+
+// inspectMsg is the inspection stage: arguments on their way to an upstream; results,
+// resource contents, prompt messages and definitions on their way back; sampling and
+// elicitation requests an upstream sends to the client.
+func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
+	in := g.insp.Load()
+	if in == nil || in.Engine == nil || env.Server == "" || env.Msg == nil {
+		return nil
+	}
+	m := env.Msg
+	if env.Out != nil && env.Dir == ServerToClient {
+		// An earlier stage (policy redaction) changed the message: inspect what will be sent.
+		if pm, err := jsonrpc.Parse(env.Out); err == nil {
+			m = pm
+		}
+	}
+	switch {
+	case env.Dir == ClientToServer && m.Kind == jsonrpc.KindRequest && (env.Method == "tools/call" || env.Method == "prompts/get"):
+		args, ok := jsonrpc.Member(env.Params, "arguments")
+		if !ok {
+			return nil
+		}
+		out, err := g.inspectJSON(ctx, in, env, args, inspect.Outbound, inspect.KindArgument, env.Method+" arguments")
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			env.Params = jsonrpc.SetMember(env.Params, "arguments", out)
+		}
+	case env.Dir == ServerToClient && m.Kind == jsonrpc.KindRequest:
+		// sampling/createMessage, elicitation/create: what an upstream asks the client (and
+		// its model) to read.
+		out, err := g.inspectJSON(ctx, in, env, m.Params, inspect.Inbound, inspect.KindResult, m.Method+" request")
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			env.Out = m.WithParams(out)
+		}
+	case env.Dir == ServerToClient && m.Result != nil:
+		kind := inspect.KindResult
+		switch env.Method {
+		case "tools/call", "resources/read", "prompts/get", "completion/complete":
+		case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
+			kind = inspect.KindDescription
+		default:
+			return nil
+		}
+		where := fmt.Sprintf("%s of %s", env.Method, env.Server)
+		if env.Name != "" {
+			where = fmt.Sprintf("the %s result of %s%s%s", env.Method, env.Server, g.sep, env.Name)
+		}
+		out, err := g.inspectJSON(ctx, in, env, m.Result, inspect.Inbound, kind, where)
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			env.Out = m.WithResult(out)
+		}
+	}
+	return nil
+}
+
+// skipKey says which members hold no text meant for a model: binary payloads, types,
+// identifiers. (Names and URIs are still seen by egress checks in arguments.)
+func skipKey(path []string, dir inspect.Direction) bool {
+	if len(path) == 0 {
+		return false
+	}
+	k := path[len(path)-1]
+	if k == "[]" && len(path) > 1 {
+		k = path[len(path)-2]
+	}
+	if dir == inspect.Outbound {
+		return false
+	}
+	switch k {
+	case "blob", "data", "mimeType", "type", "uri", "uriTemplate", "name", "nextCursor", "_meta", "id", "progressToken", "annotations":
+		return true
+	}
+	for _, p := range path {
+		if p == "_meta" {
+			return true
+		}
+	}
+	return false
+}
+
+// inspectJSON inspects every string of a JSON value and applies the actions. It returns the
+// rewritten value (nil if unchanged), or an *Error when the message must be refused.
+func (g *Gateway) inspectJSON(ctx context.Context, in *Inspection, env *Envelope, raw []byte, dir inspect.Direction, kind inspect.Kind, where string) ([]byte, error) {
+	if in.MaxBytes > 0 && len(raw) > in.MaxBytes {
+		return nil, g.inspectionRefusal(env, inspect.ActionBlock, nil, where,
+			fmt.Sprintf("%s is %d bytes, more than inspection.max_bytes (%d): not passed uninspected", where, len(raw), in.MaxBytes))
+	}
+	var refuse inspect.Action
+	var refused, all []inspect.Finding
+	var secrets []string
+	changed := false
+	out, err := inspect.RewriteStrings(raw, func(path []string, s string) (string, bool) {
+		if len(s) < 4 || skipKey(path, dir) {
+			return "", false
+		}
+		k := kind
+		if kind == inspect.KindDescription && !isDescriptionPath(path) {
+			k = inspect.KindResult
+		}
+		rep := in.Engine.Inspect(ctx, s, k)
+		if len(rep.Findings) == 0 {
+			return "", false
+		}
+		d := in.Actions.Decide(rep, env.Server, dir, k)
+		all = append(all, d.Findings...)
+		for _, f := range d.Findings {
+			if f.Type == inspect.TypeSecret && f.End <= len(s) {
+				secrets = append(secrets, s[f.Start:f.End])
+			}
+		}
+		switch d.Action {
+		case inspect.ActionBlock, inspect.ActionApproval:
+			if d.Action.Severity() > refuse.Severity() {
+				refuse, refused = d.Action, d.Acted
+			}
+		case inspect.ActionQuarantine:
+			changed = true
+			return inspect.QuarantineNotice(d.Acted, where), true
+		case inspect.ActionRedact:
+			changed = true
+			return inspect.Redact(s, d.Acted), true
+		}
+		return "", false
+	})
+	if err != nil {
+		// Text the gateway cannot read is text it cannot vouch for.
+		return nil, &Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("%s could not be inspected: not valid JSON", where), Cause: err}
+	}
+	g.noteFindings(env, all, secrets)
+	if refuse != "" {
+		return nil, g.inspectionRefusal(env, refuse, refused, where, "")
+	}
+	if changed {
+		return out, nil
+	}
+	return nil, nil
+}
+
+// isDescriptionPath says whether a string in a list result is a description (or title)
+// that a model reads as guidance.
+func isDescriptionPath(path []string) bool {
+	k := path[len(path)-1]
+	return k == "description" || k == "title"
+}
+
+// noteFindings keeps what inspection found: on the envelope for the audit record (with the
+// secrets' values, so that they are never written clear), and in the session's history for
+// policy conditions.
+func (g *Gateway) noteFindings(env *Envelope, fs []inspect.Finding, secrets []string) {
+	if len(fs) == 0 {
+		return
+	}
+	labels := inspect.Labels(fs)
+	target := env
+	if env.Req != nil {
+		target = env.Req
+		target.RespFindings = append(target.RespFindings, labels...)
+	} else {
+		target.Findings = append(target.Findings, labels...)
+	}
+	target.Secrets = append(target.Secrets, secrets...)
+	s := env.Session
+	s.mu.Lock()
+	for _, l := range labels {
+		typ, _, _ := strings.Cut(l, ":")
+		s.history.Findings = addOnce(addOnce(s.history.Findings, typ), l)
+	}
+	s.mu.Unlock()
+	s.logger.Warn("inspection findings", "method", env.Method, "server", env.Server, "name", env.Name, "findings", labels)
+}
+
+func addOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+func (g *Gateway) inspectionRefusal(env *Envelope, act inspect.Action, fs []inspect.Finding, where, msg string) error {
+	if msg == "" {
+		verb := "blocked"
+		if act == inspect.ActionApproval {
+			verb = "held: approval is required before it can pass, and approvals are not available yet, so it was refused"
+		}
+		msg = fmt.Sprintf("%s %s by inspection: %s", where, verb, inspect.Summary(fs))
+	}
+	env.Session.logger.Warn("message refused by inspection", "method", env.Method, "server", env.Server, "name", env.Name, "action", string(act), "reason", msg)
+	data := map[string]any{"action": string(act), "server": env.Server}
+	if len(fs) > 0 {
+		data["findings"] = inspect.Labels(fs)
+	}
+	return &Error{Code: CodeInspectionBlocked, Message: msg, Data: data}
+}
