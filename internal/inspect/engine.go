@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"gatehouse/internal/inspect/egress"
 	"gatehouse/internal/inspect/injection"
@@ -77,6 +78,9 @@ func (e *Engine) Inspect(ctx context.Context, text string, kind Kind) Report {
 	}
 	if kind == KindArgument && e.d.Egress != nil {
 		for _, m := range e.d.Egress.Check(ctx, text) {
+			if !networkScheme(text[m.Start:m.End]) {
+				continue
+			}
 			rep.Findings = append(rep.Findings, Finding{Type: TypeEgress, Rule: m.Rule, Start: m.Start, End: m.End})
 		}
 	}
@@ -150,4 +154,19 @@ func (e *Engine) content(rep *Report, n *Normalized, atStart, atEnd int) {
 			rep.Findings = append(rep.Findings, Finding{Type: TypePII, Rule: string(m.Type), Start: s, End: en})
 		}
 	}
+}
+
+// networkScheme says whether a destination is reached over the network: a URL of a scheme
+// an upstream would connect with, or no scheme at all (a host, an address, an e-mail). An
+// MCP resource URI such as test://example or file:///x names no host to connect to.
+func networkScheme(dest string) bool {
+	i := strings.Index(dest, "://")
+	if i < 0 {
+		return true
+	}
+	switch strings.ToLower(dest[:i]) {
+	case "http", "https", "ws", "wss", "ftp", "ftps", "sftp", "ssh", "smtp", "smtps", "imap", "imaps", "ldap", "ldaps", "gopher", "dict", "redis", "mongodb", "postgres", "postgresql", "mysql", "tcp", "udp", "git", "svn", "rtsp":
+		return true
+	}
+	return false
 }

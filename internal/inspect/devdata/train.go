@@ -76,7 +76,11 @@ func CrossScores(docs []Doc, k int, o injection.TrainOptions) []float64 {
 		det := injection.New(m)
 		for i, d := range docs {
 			if Fold(d.Group, k) == f {
-				scores[i] = det.Score(inspect.Normalize(d.Text).Lower, injection.KindResult).Score
+				r := det.Score(inspect.Normalize(d.Text).Lower, injection.KindResult)
+				scores[i] = r.Score
+				if !injection.Flag(injection.KindResult, r, 0) {
+					scores[i] = min(scores[i], 0.5) // the model alone does not flag a short text
+				}
 			}
 		}
 	}

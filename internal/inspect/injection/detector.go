@@ -44,12 +44,19 @@ func Stricter(th float64) float64 { return sigmoid(logitOf(th) - descriptionMarg
 // Flag says whether r is flagged at operating point th. Descriptions are imperative by
 // nature ("Read the file..., use X instead"): there the model alone condemns none, a rule
 // must name the intent, and then the stricter operating point applies.
+//
+// Where no rule fired, the model alone flags only a segment long enough to carry evidence:
+// a short text ("This is a simple text response.") has too few features for the model to be
+// trusted with quarantining it.
 func Flag(kind Kind, r Result, th float64) bool {
-	if kind == KindDescription && len(r.Matches) == 0 {
+	if len(r.Matches) == 0 && (kind == KindDescription || r.End-r.Start < minModelOnly) {
 		return false
 	}
 	return r.Score >= th
 }
+
+// minModelOnly is the shortest segment the model alone may flag, in bytes.
+const minModelOnly = 200
 
 // Strong says whether m alone is enough to flag a text.
 func Strong(m Match) bool { return m.boost >= strong }

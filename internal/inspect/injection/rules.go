@@ -70,36 +70,36 @@ var ruleSpecs = []struct {
 	{"instruction-override", "ignore disregard forget overrid bypass skip neglect abandon", `\b(ignore|disregard|forget|override|bypass|skip|neglect|abandon)\w*\s+(about\s+|all\s+|any\s+|the\s+|your\s+|my\s+|of\s+|these\s+|those\s+|every\s+|everything\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|initial\s+|existing\s+|system\s+|other\s+|safety\s+|default\s+|given\s+|current\s+)*(\w{0,2}nstru\w*|\w{0,2}struct\w*|prompts?|directions?|guidelines|rules|context|commands?|orders|directives?|programming|restrictions|constraints|guardrails|policies|messages|what\s+(you|i)\s+(were|was|have\s+been)\s+told)\b`, strong, allKinds},
 	{"instruction-override", "instead", `(^|[.!?:\n]\s*)do\s+[^\n]{3,300}?\binstead\s*[.!]`, medium, KindResult | KindDescription},
 	{"new-instructions", "instruction task directive prompt", `\b(new|updated|revised|real|actual|true|additional|secret|hidden|priority|urgent|important|override)\s+(system\s+)?(instructions?|task|directives?|system\s+prompt|orders?)\b\s*[:\-!]`, strong, allKinds},
-	{"role-token", "<| [inst <<sys im_start ### system assistant", `(<\|\s*(im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\s*\|>|\[/?inst\]|<</?sys>>|(^|\n)\s*#{2,}\s*(system|instruction|new instruction|assistant)s?\b|\(system_message\)|\[system\]|\(#system\)|(^|\n)\s*(system|assistant)\s*:\s*(you|ignore|new|from|the user|please|now)\b)`, strong, allKinds},
+	{"role-token", "<|[inst|[/inst|<<sys|im_start|##|system|assistant", `(<\|\s*(im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\s*\|>|\[/?inst\]|<</?sys>>|(^|\n)\s*#{2,}\s*(system|instruction|new instruction|assistant)s?\b|\(system_message\)|\[system\]|\(#system\)|(^|\n)\s*(system|assistant)\s*:\s*(you|ignore|new|from|the user|please|now)\b)`, strong, allKinds},
 	// Hidden blocks addressed to the model: <IMPORTANT>, <INFORMATION>, <SYSTEM>, ...
 	{"hidden-block", "<", `<\s*(important|information|instructions?|system|secret|admin|hidden|note|note_to_ai|ai_instructions?|assistant|context|priority|urgent|override)\s*>`, strong, allKinds},
-	{"conceal-from-user", "tell inform mention reveal notify alert let without secret hidden aware", `\b((do\s+not|don't|never|avoid|without)\s+(\w+\s+){0,2}(tell\w*|inform\w*|mention\w*|reveal\w*|notify\w*|alert\w*|letting|let|making)\s+(the\s+|your\s+|any\s+)?(user|human|owner|anyone|them|him|her|customer|operator)|(keep|this)\s+(this\s+|it\s+)?(is\s+)?(a\s+)?(secret|hidden|confidential)\s+from\s+(the\s+)?(user|human)|(user|human)\s+(must|should)\s+not\s+(know|see|be\s+aware))`, strong, allKinds},
+	{"conceal-from-user", "tell|inform|mention|reveal|notify|alert|letting|from the user|from the human|must not|should not|without", `\b((do\s+not|don't|never|avoid|without)\s+(\w+\s+){0,2}(tell\w*|inform\w*|mention\w*|reveal\w*|notify\w*|alert\w*|letting|let|making)\s+(the\s+|your\s+|any\s+)?(user|human|owner|anyone|them|him|her|customer|operator)|(keep|this)\s+(this\s+|it\s+)?(is\s+)?(a\s+)?(secret|hidden|confidential)\s+from\s+(the\s+)?(user|human)|(user|human)\s+(must|should)\s+not\s+(know|see|be\s+aware))`, strong, allKinds},
 	// A message addressed to the assistant rather than to a human reader.
 	{"addressed-to-model", "ai assistant model llm agent claude gpt gemini llama chatbot copilot", `\b(dear|hey|hi|hello|attention|note\s+to|message\s+(to|for)|instructions?\s+(to|for)|to\s+the|to|for)\s+(the\s+)?(ai|a\.i\.|assistant|ai\s+assistant|language\s+model|llm|ai\s+agent|agent|model|claude|chatgpt|gpt(-?\d)?|gemini|llama|chatbot|copilot)\b\s*[,:!.]`, medium, allKinds},
-	{"addressed-to-model", "message from", `\bthis\s+is\s+(an?\s+)?(very\s+|extremely\s+)?(important|urgent|critical|priority)\s+(message|instruction|note|notice|request)\b`, medium, allKinds},
-	{"addressed-to-model", "you are now act as pretend from now on", `\b(you\s+are\s+now\b|from\s+now\s+on,?\s+(you|your|always)|pretend\s+(to\s+be|you\s+are)|act\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan|developer\s+mode|different|new)|enter\s+(developer|god|dan)\s+mode|jailbreak)`, medium, allKinds},
+	{"addressed-to-model", "message instruction note notice request", `\bthis\s+is\s+(an?\s+)?(very\s+|extremely\s+)?(important|urgent|critical|priority)\s+(message|instruction|note|notice|request)\b`, medium, allKinds},
+	{"addressed-to-model", "you are now|act as|pretend|from now on|developer mode|jailbreak|dan mode|god mode", `\b(you\s+are\s+now\b|from\s+now\s+on,?\s+(you|your|always)|pretend\s+(to\s+be|you\s+are)|act\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan|developer\s+mode|different|new)|enter\s+(developer|god|dan)\s+mode|jailbreak)`, medium, allKinds},
 	{"addressed-to-model", "ai assistant model llm agent", `\b(note|message|instructions?|notice|reminder|request)\s+(to|for)\s+(the\s+|any\s+|all\s+|every\s+)?(ai|assistant|llm|agent|model|language\s+model|chatbot)s?\b|\b(ai|llm)\s+(agents?|assistants?|models?)\s+(processing|reading|summari[sz]ing|parsing|that\s+(read|process|see))\b|\b(when|once|as\s+soon\s+as|if)\s+you\s+(read|see|process|receive|parse)\s+this\b`, medium, allKinds},
-	{"instruction-override", "above everything", `\b(disregard|ignore|forget)\s+(all\s+|everything\s+|anything\s+)?(the\s+)?(above|before|previous|prior|earlier|you\s+(were|have\s+been)\s+told|that\s+came\s+before)\b`, strong, allKinds},
+	{"instruction-override", "disregard ignore forget", `\b(disregard|ignore|forget)\s+(all\s+|everything\s+|anything\s+)?(the\s+)?(above|before|previous|prior|earlier|you\s+(were|have\s+been)\s+told|that\s+came\s+before)\b`, strong, allKinds},
 	{"instruction-override", "cancel void obsolete replaced revoked superseded", `\b(previous|original|prior|current|earlier|initial|user'?s?)\s+(task|request|instructions?|goal|assignment)\s+(is|are|has\s+been|have\s+been|was|were)\s+(now\s+)?(cancel\w*|void|obsolete|replaced|overridden|revoked|superseded|no\s+longer\s+valid)`, strong, allKinds},
 	{"conceal-from-user", "confirm permission asking", `\b(do\s+not|don't|never|without)\s+(ask\w*|wait\w*\s+for|seek\w*|request\w*)\s+(the\s+user\s+)?(for\s+)?(confirmation|permission|approval|consent)`, medium, allKinds},
-	{"claimed-authority", "user approved authori asked wants", `\b(the\s+)?(user|owner|admin\w*|manager)\s+(has\s+)?(already\s+)?(asked|wants|authori[sz]ed|approved|instructed|requested)\s+(me\s+to\s+tell\s+)?you\s+to\b|\b(they|the\s+user)\s+(have|has)\s+already\s+(approved|authori[sz]ed|consented)`, medium, allKinds},
-	{"role-token", "role", `"role"\s*:\s*"(system|assistant|developer)"`, strong, allKinds},
-	{"context-break", "end of </", `(-{3,}|={3,}|\*{3,}|#{3,})?\s*\bend\s+of\s+(the\s+)?(document|context|data|email|file|input|user\s+input|tool\s+output|results?)\b\s*(-{3,}|={3,}|\*{3,}|#{3,})|</\s*(data|context|document|user_input|tool_output|tool_result|output|result|untrusted\w*)\s*>`, medium, allKinds},
-	{"output-control", "reply respond answer output", `\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+|just\s+)?(the\s+word\s+)?['"]\w+`, weak, allKinds},
+	{"claimed-authority", "you to|already", `\b(the\s+)?(user|owner|admin\w*|manager)\s+(has\s+)?(already\s+)?(asked|wants|authori[sz]ed|approved|instructed|requested)\s+(me\s+to\s+tell\s+)?you\s+to\b|\b(they|the\s+user)\s+(have|has)\s+already\s+(approved|authori[sz]ed|consented)`, medium, allKinds},
+	{"role-token", "role", `"role"\s*:\s*"(system|developer)"`, strong, allKinds},
+	{"context-break", "end of|</", `(-{3,}|={3,}|\*{3,}|#{3,})?\s*\bend\s+of\s+(the\s+)?(document|context|data|email|file|input|user\s+input|tool\s+output|results?)\b\s*(-{3,}|={3,}|\*{3,}|#{3,})|</\s*(data|context|document|user_input|tool_output|tool_result|output|result|untrusted\w*)\s*>`, medium, allKinds},
+	{"output-control", "with", `\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+|just\s+)?(the\s+word\s+)?['"]\w+`, weak, allKinds},
 	// "Before you can solve the task...", "after you do that, ..."
-	{"task-hijack", "before after task", `\b(before\s+(you\s+)?(can\s+)?(solve|complete|answer|proceed|continue|respond|finish|doing|answering|completing|solving|replying)|after\s+you\s+(do|have\s+done|complete|finish)\s+(that|this)|the\s+task\s+(that\s+)?(i|the\s+user)\s+(gave|asked|assigned|requested)|instead\s+of\s+(the\s+)?(user'?s?\s+)?(original\s+|current\s+)?(task|request|question))\b`, medium, allKinds},
+	{"task-hijack", "before you|before answer|before respond|before proceed|before continu|before finish|before solv|before complet|after you|the task|instead of", `\b(before\s+(you\s+)?(can\s+)?(solve|complete|answer|proceed|continue|respond|finish|doing|answering|completing|solving|replying)|after\s+you\s+(do|have\s+done|complete|finish)\s+(that|this)|the\s+task\s+(that\s+)?(i|the\s+user)\s+(gave|asked|assigned|requested)|instead\s+of\s+(the\s+)?(user'?s?\s+)?(original\s+|current\s+)?(task|request|question))\b`, medium, allKinds},
 	// Directives to call tools or to send data somewhere.
-	{"tool-directive", "call use invoke run execute trigger", `\b(you\s+(must|should|need\s+to|have\s+to)\s+|please\s+|immediately\s+|first\s+|also\s+|now\s+)(call|use|invoke|run|execute|trigger)\s+(the\s+|a\s+)?[\w\-\.]{2,40}\s+(tool|function|command)\b`, medium, allKinds},
-	{"exfiltration-directive", "send forward email mail transfer share upload post", `\b(send|forward|e-?mail|mail|transfer|share|upload|post|leak)\w*\s+(all\s+|the\s+|every\s+|a\s+copy\s+of\s+|any\s+|your\s+|his\s+|her\s+|their\s+|my\s+)*(\w+\s+){0,4}(to|with)\s+[\w.+\-]+@[\w\-]+\.[\w.\-]+`, medium, KindResult | KindDescription},
+	{"tool-directive", "tool function command", `\b(you\s+(must|should|need\s+to|have\s+to)\s+|please\s+|immediately\s+|first\s+|also\s+|now\s+)(call|use|invoke|run|execute|trigger)\s+(the\s+|a\s+)?[\w\-\.]{2,40}\s+(tool|function|command)\b`, medium, allKinds},
+	{"exfiltration-directive", "@", `\b(send|forward|e-?mail|mail|transfer|share|upload|post|leak)\w*\s+(all\s+|the\s+|every\s+|a\s+copy\s+of\s+|any\s+|your\s+|his\s+|her\s+|their\s+|my\s+)*(\w+\s+){0,4}(to|with)\s+[\w.+\-]+@[\w\-]+\.[\w.\-]+`, medium, KindResult | KindDescription},
 	// Reading credentials or private files on the model's behalf.
-	{"credential-access", "ssh id_rsa .env api key password credential secret token private key mcp.json .aws passwd", `\b(read|open|cat|send|include|print|output|reveal|share|upload|exfiltrate|forward|copy|paste|give|provide|pass|attach|retrieve|fetch|get|list)\w*\b[^.\n]{0,60}(~/\.ssh|id_rsa|id_ed25519|\.env\b|api[_\s-]?keys?|passwords?|passwd|credentials?|secret\s+keys?|access\s+tokens?|private\s+keys?|mcp\.json|\.aws/|/etc/shadow|cookies?\.txt|seed\s+phrase|security\s+codes?|2fa\s+codes?|verification\s+codes?)`, medium, allKinds},
+	{"credential-access", "ssh|id_rsa|id_ed25519|.env|api key|api_key|api-key|apikey|password|passwd|credential|secret key|access token|private key|mcp.json|.aws/|/etc/shadow|cookie|seed phrase|security code|2fa code|verification code", `\b(read|open|cat|send|include|print|output|reveal|share|upload|exfiltrate|forward|copy|paste|give|provide|pass|attach|retrieve|fetch|get|list)\w*\b[^.\n]{0,60}(~/\.ssh|id_rsa|id_ed25519|\.env\b|api[_\s-]?keys?|passwords?|passwd|credentials?|secret\s+keys?|access\s+tokens?|private\s+keys?|mcp\.json|\.aws/|/etc/shadow|cookies?\.txt|seed\s+phrase|security\s+codes?|2fa\s+codes?|verification\s+codes?)`, medium, allKinds},
 	// Markdown images and links that carry data to a third party.
-	{"markdown-exfiltration", "![ ](http", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s]{0,300}\)|!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*(\{|%7b|\$\{|\[)[^)\s]*\)`, strong, allKinds},
-	{"markdown-exfiltration", "url link append", `\b(append|add|include|insert|encode|put)\w*\s+[^.\n]{0,60}\b(to|in|into)\s+(the\s+|this\s+|a\s+)?(url|link|image|query\s+string)\b`, medium, allKinds},
+	{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s]{0,300}\)|!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*(\{|%7b|\$\{|\[)[^)\s]*\)`, strong, allKinds},
+	{"markdown-exfiltration", "url|link|image|query string", `\b(append|add|include|insert|encode|put)\w*\s+[^.\n]{0,60}\b(to|in|into)\s+(the\s+|this\s+|a\s+)?(url|link|image|query\s+string)\b`, medium, allKinds},
 	// Urgency and imperative pressure: alone never enough.
-	{"pressure", "must important immediately !!!", `(\b(you\s+must|it\s+is\s+(very\s+|extremely\s+|absolutely\s+)?(important|critical|essential|vital)\s+that\s+you|immediately|mandatory|required\s+to)\b|!!!)`, weak, allKinds},
+	{"pressure", "you must|important that|critical that|essential that|vital that|immediately|mandatory|required to|!!!", `(\b(you\s+must|it\s+is\s+(very\s+|extremely\s+|absolutely\s+)?(important|critical|essential|vital)\s+that\s+you|immediately|mandatory|required\s+to)\b|!!!)`, weak, allKinds},
 	// Descriptions: a description that instructs the model is poisoned.
-	{"description-directive", "before using always never instead other tool do not use", `\b(before\s+(using|calling|invoking)\s+(this|any|the)\s+(tool|function)|always\s+(call|use|invoke|run|include|send|pass)|never\s+(call|use|invoke|mention|tell)|do\s+not\s+(use|call|invoke)\s+(any\s+)?(other|the)\b|instead\s+of\s+(using|calling)|when\s+(this|the)\s+tool\s+is\s+(available|present)|(the|this)\s+tool\s+(will\s+not|won't|does\s+not)\s+work\s+unless|must\s+(first\s+)?(read|call|pass|include|send))`, medium, KindDescription},
+	{"description-directive", "before using|before calling|before invoking|always|never|do not use|do not call|do not invoke|instead of|when this tool|when the tool|this tool|the tool|must", `\b(before\s+(using|calling|invoking)\s+(this|any|the)\s+(tool|function)|always\s+(call|use|invoke|run|include|send|pass)|never\s+(call|use|invoke|mention|tell)|do\s+not\s+(use|call|invoke)\s+(any\s+)?(other|the)\b|instead\s+of\s+(using|calling)|when\s+(this|the)\s+tool\s+is\s+(available|present)|(the|this)\s+tool\s+(will\s+not|won't|does\s+not)\s+work\s+unless|must\s+(first\s+)?(read|call|pass|include|send))`, medium, KindDescription},
 	{"sidenote", "sidenote side note", `\b(side\s*note|p\.?s\.?)\s*[:\-]`, weak, KindDescription},
 }
 
@@ -107,7 +107,7 @@ var ruleSpecs = []struct {
 func compileRules() []rule {
 	out := make([]rule, len(ruleSpecs))
 	for i, s := range ruleSpecs {
-		out[i] = rule{name: s.name, keywords: strings.Fields(s.keywords), re: regexp.MustCompile(s.expr), boost: s.boost, kinds: s.kinds}
+		out[i] = rule{name: s.name, keywords: splitKeywords(s.keywords), re: regexp.MustCompile(s.expr), boost: s.boost, kinds: s.kinds}
 	}
 	return out
 }
@@ -121,8 +121,8 @@ type Match struct {
 
 // window bounds the text a rule's expression sees around a keyword.
 const (
-	lookBehind = 160
-	lookAhead  = 320
+	lookBehind = 64
+	lookAhead  = 256
 )
 
 // scan runs the rules that apply to kind over lower (normalised, lowercased text).
@@ -141,6 +141,9 @@ func scan(rules []rule, lower string, kind Kind, dst []Match) []Match {
 				}
 				p += from
 				from = p + len(kw)
+				if isWordByte(kw[0]) && p > 0 && isWordByte(lower[p-1]) {
+					continue // inside a word: "ai" in "email" is not a keyword
+				}
 				lo, hi := max(0, p-lookBehind), min(len(lower), p+len(kw)+lookAhead)
 				if hi <= covered {
 					continue
@@ -171,4 +174,13 @@ func appendMatch(dst []Match, m Match) []Match {
 		}
 	}
 	return append(dst, m)
+}
+
+// splitKeywords reads a keyword list: "|" separates keywords that hold spaces; without a
+// "|", every word is a keyword.
+func splitKeywords(s string) []string {
+	if strings.Contains(s, "|") {
+		return strings.Split(s, "|")
+	}
+	return strings.Fields(s)
 }

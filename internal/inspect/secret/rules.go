@@ -1,0 +1,234 @@
+package secret
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+
+	"github.com/spf13/viper"
+	"github.com/zricethezav/gitleaks/v8/config"
+)
+
+// How Scan searches for a rule's matches, from the cheapest; see loadRules.
+type strategy uint8
+
+const (
+	// searchWhole runs the regex over the whole text, as gitleaks does.
+	searchWhole strategy = iota
+	// searchAt: every match starts at a keyword; the regex is tried anchored there.
+	searchAt
+	// searchBefore: every match starts at most reach runes before a keyword; the regex is
+	// tried anchored there, allowed to skip up to reach runes.
+	searchBefore
+	// searchAssignment: the assignment shape (see assignment); the tail is tried at a keyword.
+	searchAssignment
+)
+
+// rule is one gitleaks rule in the form the scanner runs it.
+type rule struct {
+	id          string
+	re          *regexp.Regexp
+	secretGroup int     // 0: the first non-empty capture group, if the regex has any
+	entropy     float64 // the secret's Shannon entropy must exceed this (0: no check)
+	keywords    []string
+	allow       []*config.Allowlist // the config's global allowlists, then the rule's own
+	generic     bool                // a catch-all rule: loses to a specific rule on the same text
+
+	how   strategy
+	reach int
+	// anchored[0] is the regex searched for at the start of the text, anchored[1] the same
+	// after one rune, so that a search that begins one rune early sees that rune as the
+	// context of \b. For searchAt and searchBefore the rule's regex is group 1; for
+	// searchAssignment they are the tail, whose groups are the rule's.
+	anchored [2]*regexp.Regexp
+	assign   *assignment
+}
+
+// defaultConfig parses the rule set that gitleaks embeds. It uses a viper instance of its
+// own rather than viper's package-level one, which gitleaks' detect package would mutate.
+func defaultConfig() (cfg config.Config, err error) {
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
+		return config.Config{}, fmt.Errorf("read gitleaks default config: %w", err)
+	}
+	var vc config.ViperConfig
+	if err := v.Unmarshal(&vc); err != nil {
+		return config.Config{}, fmt.Errorf("decode gitleaks default config: %w", err)
+	}
+	// Translate compiles the rules' regexes with MustCompile.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("translate gitleaks default config: %v", p)
+		}
+	}()
+	cfg, err = vc.Translate()
+	if err != nil {
+		return config.Config{}, fmt.Errorf("translate gitleaks default config: %w", err)
+	}
+	return cfg, nil
+}
+
+// loadRules turns the gitleaks default config into rules, leaving out the disabled ones and
+// those that cannot fire on text alone: rules restricted to file paths (a scanned text has no
+// file name) and rules that only serve as parts of composite rules.
+func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
+	var rules []rule
+	for _, id := range cfg.OrderedRules {
+		r := cfg.Rules[id]
+		if disable[id] || r.Regex == nil || r.Path != nil || r.SkipReport {
+			continue
+		}
+		if len(r.Keywords) == 0 {
+			// Gitleaks would run such a rule on every text; none of the default rules is one.
+			return nil, fmt.Errorf("rule %s: no keywords", id)
+		}
+		// Compile with the standard library whatever engine gitleaks was built with
+		// (its gore2regex build tag swaps in a WebAssembly RE2).
+		re, err := regexp.Compile(r.Regex.String())
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", id, err)
+		}
+		if r.SecretGroup > re.NumSubexp() {
+			return nil, fmt.Errorf("rule %s: secret group %d, regex has %d", id, r.SecretGroup, re.NumSubexp())
+		}
+		rl := rule{
+			id:          id,
+			re:          re,
+			secretGroup: r.SecretGroup,
+			entropy:     r.Entropy,
+			keywords:    r.Keywords,
+			allow:       append(append([]*config.Allowlist(nil), cfg.Allowlists...), r.Allowlists...),
+			generic:     strings.Contains(id, "generic"),
+		}
+		if err := rl.plan(); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", id, err)
+		}
+		rules = append(rules, rl)
+	}
+	return rules, nil
+}
+
+// plan picks the cheapest search the rule's regex allows.
+func (r *rule) plan() error {
+	tree, err := syntax.Parse(r.re.String(), syntax.Perl)
+	if err != nil {
+		return err
+	}
+	off, ok := keywordOffset(tree, r.keywords)
+	if !ok {
+		r.how = searchWhole
+		return nil
+	}
+	if a, ok := assignmentShape(tree, r.keywords); ok {
+		r.how, r.assign = searchAssignment, a
+		r.anchored, err = anchored(`(?:` + a.tail.String() + `)`)
+		return err
+	}
+	r.reach = off
+	if off == 0 {
+		r.how = searchAt
+		r.anchored, err = anchored(`(` + r.re.String() + `)`)
+		return err
+	}
+	r.how = searchBefore
+	r.anchored, err = anchored(fmt.Sprintf(`(?s:.){0,%d}?(%s)`, off, r.re.String()))
+	return err
+}
+
+// anchored compiles body anchored at the start of the text, and again after one rune.
+func anchored(body string) (re [2]*regexp.Regexp, err error) {
+	if re[0], err = regexp.Compile(`\A` + body); err != nil {
+		return re, err
+	}
+	re[1], err = regexp.Compile(`\A(?s:.)` + body)
+	return re, err
+}
+
+// find returns the submatch indices of the anchored regex searched at offset at in text
+// (group 0 starting at or after at), shifted to be offsets in text, or nil.
+func (r *rule) find(text string, at int) []int {
+	if at == 0 {
+		return r.anchored[0].FindStringSubmatchIndex(text)
+	}
+	m := r.anchored[1].FindStringSubmatchIndex(text[at-1:])
+	for i := range m {
+		if m[i] >= 0 {
+			m[i] += at - 1
+		}
+	}
+	return m
+}
+
+// secretOf returns the byte range of the secret within a match given as submatch indices m:
+// the rule's secret group, else the first non-empty capture group, else the whole match.
+func (r *rule) secretOf(m []int) (start, end int) {
+	if r.secretGroup > 0 {
+		return m[2*r.secretGroup], m[2*r.secretGroup+1]
+	}
+	for g := 1; 2*g+1 < len(m); g++ {
+		if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
+			return m[2*g], m[2*g+1]
+		}
+	}
+	return m[0], m[1]
+}
+
+// allowed reports whether one of the rule's allowlists excuses the finding, as gitleaks
+// decides it for a fragment without a commit or a path.
+func (r *rule) allowed(secret, match, line string) bool {
+	for _, a := range r.allow {
+		target := secret
+		switch a.RegexTarget {
+		case "match":
+			target = match
+		case "line":
+			target = line
+		}
+		if a.MatchCondition == config.AllowlistMatchAnd {
+			// Every condition must hold; a commit or path condition cannot.
+			if len(a.Commits) > 0 || len(a.Paths) > 0 || len(a.Regexes) == 0 && len(a.StopWords) == 0 {
+				continue
+			}
+			if len(a.Regexes) > 0 && !a.RegexAllowed(target) {
+				continue
+			}
+			if len(a.StopWords) > 0 {
+				if ok, _ := a.ContainsStopWord(secret); !ok {
+					continue
+				}
+			}
+			return true
+		}
+		if a.RegexAllowed(target) {
+			return true
+		}
+		if ok, _ := a.ContainsStopWord(secret); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// entropy returns the Shannon entropy of s in bits per byte, as gitleaks computes it for
+// ASCII text.
+func entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	n := float64(len(s))
+	var h float64
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
