@@ -15,8 +15,8 @@ import (
 func TestNormalize(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
-		hidden     []string
-		decoded    string
+		hidden         []string
+		decoded        string
 	}{
 		{"ascii unchanged", "Plain text.", "Plain text.", nil, ""},
 		{"zero-width removed", "ig\u200bnore", "ignore", []string{"zero-width"}, ""},
