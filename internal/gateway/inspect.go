@@ -51,7 +51,8 @@ func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
 		if out != nil {
 			env.Params = jsonrpc.SetMember(env.Params, "arguments", out)
 		}
-	case env.Dir == ServerToClient && m.Kind == jsonrpc.KindRequest:
+	case env.Dir == ServerToClient && m.Kind == jsonrpc.KindRequest && len(m.Params) > 0 &&
+		(m.Method == "sampling/createMessage" || m.Method == "elicitation/create"):
 		// sampling/createMessage, elicitation/create: what an upstream asks the client (and
 		// its model) to read.
 		out, err := g.inspectJSON(ctx, in, env, m.Params, inspect.Inbound, inspect.KindResult, m.Method+" request")

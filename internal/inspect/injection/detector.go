@@ -34,7 +34,7 @@ func Default() (*Detector, error) {
 func New(m *Model) *Detector {
 	d := &Detector{model: m, rules: compileRules(), Threshold: float64(m.Threshold)}
 	d.DescriptionThreshold = Stricter(d.Threshold)
-	d.scratch.New = func() any { return &scratch{seen: make(map[uint32]struct{}, 1024)} }
+	d.scratch.New = func() any { return &scratch{} }
 	return d
 }
 
@@ -65,9 +65,9 @@ func Strong(m Match) bool { return m.boost >= strong }
 const descriptionMargin = 2.0
 
 type scratch struct {
-	feats []uint32
-	seen  map[uint32]struct{}
-	segs  []Segment
+	wsum []float32
+	cnt  []int32
+	segs []Segment
 }
 
 // Result is the verdict on one text.
@@ -88,15 +88,32 @@ func (d *Detector) Score(lower string, kind Kind) Result {
 	sc := d.scratch.Get().(*scratch)
 	defer d.scratch.Put(sc)
 	res.Matches = scan(d.rules, lower, kind, nil)
+	// One walk: the weight sum and feature count up to each offset; a segment's logit
+	// is then two subtractions.
+	n := len(lower) + 1
+	if cap(sc.wsum) < n {
+		sc.wsum, sc.cnt = make([]float32, n), make([]int32, n)
+	}
+	wsum, cnt := sc.wsum[:n], sc.cnt[:n]
+	clear(wsum)
+	clear(cnt)
+	w := d.model.W
+	walkFeatures(lower, func(end int, b uint32) {
+		wsum[end] += w[b]
+		cnt[end]++
+	})
+	for i := 1; i < n; i++ {
+		wsum[i] += wsum[i-1]
+		cnt[i] += cnt[i-1]
+	}
 	sc.segs = Segments(sc.segs[:0], lower)
 	best := -1e9
 	for _, sg := range sc.segs {
-		var v float32
-		sc.feats, v = features(sc.feats[:0], sc.seen, lower[sg.Start:sg.End])
+		z := d.model.Bias + (wsum[sg.End]-wsum[sg.Start])*norm(int(cnt[sg.End]-cnt[sg.Start]))
 		add, floor := boost(res.Matches, sg)
-		z := max(float64(d.model.logit(sc.feats, v))+add, floor)
-		if z > best {
-			best, res.Start, res.End = z, sg.Start, sg.End
+		zz := max(float64(z)+add, floor)
+		if zz > best {
+			best, res.Start, res.End = zz, sg.Start, sg.End
 		}
 	}
 	res.Score = sigmoid(best)

@@ -2,68 +2,55 @@ package injection
 
 import "math"
 
-// minFeatures is the least count a vector is normalised by.
+// minFeatures is the least count a vector is normalised by: a very short text has too
+// little evidence for its few features to speak with full weight.
 const minFeatures = 96
 
 // Dims is the number of hashed feature buckets (a power of two).
 const Dims = 1 << 18
 
-// features appends the hashed features of a segment (already normalised and lowercased) to
-// dst, each bucket once, and returns them with the weight every feature carries (the
-// vector is L2-normalised, so long and short segments are on one scale).
+// walkFeatures calls fn for every feature of s (normalised, lowercased text) with the byte
+// offset it ends at: word unigrams and bigrams (a run of symbols such as "<|" or "###"
+// counts as a word), and character 4-grams with runs of spaces collapsed, which keep
+// misspellings and run-together words visible. A feature that occurs twice counts twice.
 //
-// Features: word unigrams and bigrams, and character 4-grams inside a window of the text,
-// which keeps misspellings, run-together words and symbols ("<|", "###") visible.
-func features(dst []uint32, seen map[uint32]struct{}, s string) ([]uint32, float32) {
-	clear(seen)
-	add := func(h uint64) {
-		b := uint32(h & (Dims - 1))
-		if _, ok := seen[b]; !ok {
-			seen[b] = struct{}{}
-			dst = append(dst, b)
-		}
-	}
+// Scoring sums the weights of the features that end inside a segment (prefix sums over the
+// offsets), so a text is walked once however many segments overlap.
+func walkFeatures(s string, fn func(end int, bucket uint32)) {
 	var prev uint64
 	havePrev := false
 	for i := 0; i < len(s); {
 		c := s[i]
-		switch {
-		case isWordByte(c):
-			j := i
+		if isSpace(c) {
+			i++
+			continue
+		}
+		j := i
+		var h uint64
+		if isWordByte(c) {
 			for j < len(s) && isWordByte(s[j]) {
 				j++
 			}
-			h := hashString(offsetWord, s[i:j])
-			add(h)
-			if havePrev {
-				add(mix(prev, h))
-			}
-			prev, havePrev = h, true
-			i = j
-		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
-			i++
-		default:
-			// A run of symbols is a token too: markup and chat-template tokens live here.
-			j := i
-			for j < len(s) && !isWordByte(s[j]) && s[j] != ' ' && s[j] != '\n' && s[j] != '\t' && s[j] != '\r' && j-i < 8 {
+			h = hashString(offsetWord, s[i:j])
+		} else {
+			for j < len(s) && !isWordByte(s[j]) && !isSpace(s[j]) && j-i < 8 {
 				j++
 			}
-			h := hashString(offsetSymbol, s[i:j])
-			add(h)
-			if havePrev {
-				add(mix(prev, h))
-			}
-			prev, havePrev = h, true
-			i = j
+			h = hashString(offsetSymbol, s[i:j])
 		}
+		fn(j, uint32(h&(Dims-1)))
+		if havePrev {
+			fn(j, uint32(mix(prev, h)&(Dims-1)))
+		}
+		prev, havePrev = h, true
+		i = j
 	}
-	// Character 4-grams over the text with runs of spaces collapsed.
-	var win [4]byte
+	var win uint32 // the last four bytes
 	n := 0
 	lastSpace := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+		if isSpace(c) {
 			if lastSpace {
 				continue
 			}
@@ -71,23 +58,26 @@ func features(dst []uint32, seen map[uint32]struct{}, s string) ([]uint32, float
 		} else {
 			lastSpace = false
 		}
-		win[0], win[1], win[2], win[3] = win[1], win[2], win[3], c
+		win = win<<8 | uint32(c)
 		n++
 		if n >= 4 {
-			h := uint64(offsetChar)
-			for _, b := range win {
-				h = (h ^ uint64(b)) * prime64
-			}
-			add(h)
+			h := (uint64(win) ^ offsetChar) * prime64
+			h ^= h >> 29
+			fn(i+1, uint32(h&(Dims-1)))
 		}
 	}
-	if len(dst) == 0 {
-		return dst, 0
-	}
-	// Normalised as if it had at least minFeatures features: a very short text has too
-	// little evidence for its few features to speak with full weight.
-	return dst, float32(1 / math.Sqrt(float64(max(len(dst), minFeatures))))
 }
+
+// features returns the buckets of s (with repeats) and the value each carries, so that
+// the vector has unit length (or less, for texts shorter than minFeatures).
+func features(dst []uint32, s string) ([]uint32, float32) {
+	walkFeatures(s, func(_ int, b uint32) { dst = append(dst, b) })
+	return dst, norm(len(dst))
+}
+
+func norm(n int) float32 { return float32(1 / math.Sqrt(float64(max(n, minFeatures)))) }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
 
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '\'' || c == '_' || c >= 0x80

@@ -47,15 +47,6 @@ func (m *Model) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// logit scores one feature vector.
-func (m *Model) logit(feats []uint32, v float32) float32 {
-	z := m.Bias
-	for _, f := range feats {
-		z += m.W[f] * v
-	}
-	return z
-}
-
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
 func (m *Model) String() string { return fmt.Sprintf("injection model (%d buckets)", len(m.W)) }

@@ -50,9 +50,8 @@ func Train(examples []Example, o TrainOptions) *Model {
 		}
 	}
 	vecs := make([]vec, len(examples))
-	seen := make(map[uint32]struct{}, 1024)
 	for i, e := range examples {
-		f, v := features(nil, seen, e.Text)
+		f, v := features(nil, e.Text)
 		w := float64(e.Weight)
 		if w == 0 {
 			w = 1
