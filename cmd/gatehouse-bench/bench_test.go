@@ -35,6 +35,8 @@ import (
 
 var benchConc = flag.Int("bench.conc", 8, "concurrency (sessions) of the in-process benchmarks")
 
+var benchInspect = flag.Bool("bench.inspect", false, "turn content inspection on in the in-process gateway")
+
 type env struct {
 	upstreamURL string
 	gatewayURL  string
@@ -80,6 +82,8 @@ log:
   level: warn
 audit:
   enabled: false
+inspection:
+  enabled: %t
 identity:
   anonymous: {roles: [bench]}
 policy:
@@ -90,7 +94,7 @@ upstreams:
   - name: up
     transport: streamable_http
     url: %q
-`, e.upstreamURL)
+`, *benchInspect, e.upstreamURL)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return nil, err
 	}

@@ -176,7 +176,7 @@ func freePort() (int, error) {
 }
 
 // openPolicy lets the anonymous caller use every tool: the plain gateway rows measure the
-// core with the policy stage in place but trivial.
+// core with the policy stage in place but trivial, and content inspection off.
 func openPolicy(string) string {
 	return `identity:
   anonymous: {roles: [bench]}
@@ -186,7 +186,14 @@ policy:
       - tools: ["*"]
 audit:
   enabled: false
+inspection:
+  enabled: false
 `
+}
+
+// inspectOn is openPolicy with content inspection on, at its defaults (every detector).
+func inspectOn(string) string {
+	return strings.Replace(openPolicy(""), "inspection:\n  enabled: false\n", "", 1)
 }
 
 // auditOn is openPolicy with the audit trail on: SQLite in the gateway's data directory,

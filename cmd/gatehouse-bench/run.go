@@ -32,6 +32,7 @@ type settings struct {
 	Relay        bool          `json:"relay"`
 	Policy       bool          `json:"policy"`
 	Audit        bool          `json:"audit"`
+	Inspect      bool          `json:"inspect"`
 	PolicyRoles  int           `json:"policy_roles"`
 	PolicyRules  int           `json:"policy_rules"`
 	UpstreamJSON bool          `json:"upstream_json_response"`
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	fs.BoolVar(&s.Relay, "relay", true, "also measure a raw TCP relay in front of the upstream: the floor cost of one extra hop on this machine")
 	fs.BoolVar(&s.Policy, "policy", true, "also measure the gateway with JWT authentication and a large policy (gateway-auth rows)")
 	fs.BoolVar(&s.Audit, "audit", true, "also measure the gateway with the audit trail on (gateway-audit rows: SQLite, durable)")
+	fs.BoolVar(&s.Inspect, "inspect", true, "also measure the gateway with content inspection on (gateway-inspect rows: every detector, default actions)")
 	fs.IntVar(&s.PolicyRoles, "policy-roles", 50, "roles in the gateway-auth policy")
 	fs.IntVar(&s.PolicyRules, "policy-rules", 500, "rules in the gateway-auth policy")
 	fs.BoolVar(&s.UpstreamJSON, "upstream-json", false, "upstream answers with application/json instead of SSE")
@@ -303,7 +305,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		var resource string
 		authGW, err = startGateway(ctx, bin, dir, "gateway-auth", httpUpstreamYAML(upURL), maxSess, func(url string) string {
 			resource = url
-			return bench.PolicyYAML(url, is.URL, s.PolicyRoles, s.PolicyRules) + "audit:\n  enabled: false\n"
+			return bench.PolicyYAML(url, is.URL, s.PolicyRoles, s.PolicyRules) + "audit:\n  enabled: false\ninspection:\n  enabled: false\n"
 		})
 		if err != nil {
 			gw.stop()
@@ -326,6 +328,17 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		auditClient = &bench.Client{URL: auditGW.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
 		progress(log, "gateway-audit pid %d at %s", auditGW.pid(), auditGW.url)
 	}
+	var inspGW *gateway
+	var inspClient *bench.Client
+	if s.Inspect {
+		if inspGW, err = startGateway(ctx, bin, dir, "gateway-inspect", httpUpstreamYAML(upURL), maxSess, inspectOn); err != nil {
+			gw.stop()
+			return r, err
+		}
+		defer inspGW.stop()
+		inspClient = &bench.Client{URL: inspGW.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
+		progress(log, "gateway-inspect pid %d at %s", inspGW.pid(), inspGW.url)
+	}
 	direct := map[string]*cellReport{}
 	for _, p := range s.Payloads {
 		for _, c := range s.Concurrency {
@@ -347,6 +360,11 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 			}
 			if auditGW != nil {
 				a := measure(ctx, s, auditClient, p, "up__", c, "gateway-audit", auditGW.pid(), up.pid(), hz, log)
+				compare(a, d)
+				r.Cells = append(r.Cells, a)
+			}
+			if inspGW != nil {
+				a := measure(ctx, s, inspClient, p, "up__", c, "gateway-inspect", inspGW.pid(), up.pid(), hz, log)
 				compare(a, d)
 				r.Cells = append(r.Cells, a)
 			}
@@ -627,6 +645,31 @@ func checkTargets(r *report) []targetCheck {
 			Got:    fmt.Sprintf("%+.3f ms", perRecord),
 			Pass:   perRecord <= targetAuditRecordCPUms,
 		})
+	}
+	for _, c := range r.Cells {
+		g := plain[fmt.Sprint(c.Payload, c.Concurrency)]
+		if c.Path != "gateway-inspect" || g == nil || c.Result.Calls == 0 || g.Result.Calls == 0 {
+			continue
+		}
+		// Inspection on is held to the gateway's own targets.
+		limit := targetEchoCPUms
+		if c.Payload == "blob" {
+			limit = targetBlobCPUms
+		}
+		out = append(out, targetCheck{
+			What:   fmt.Sprintf("gateway CPU per %s call with inspection on, c=%d (added: %+.3f ms)", c.Payload, c.Concurrency, c.GatewayCPUmsPerCall-g.GatewayCPUmsPerCall),
+			Target: fmt.Sprintf("<= %.2f ms", limit),
+			Got:    fmt.Sprintf("%.3f ms", c.GatewayCPUmsPerCall),
+			Pass:   c.GatewayCPUmsPerCall <= limit,
+		})
+		if c.Concurrency == targetRatioConc {
+			out = append(out, targetCheck{
+				What:   fmt.Sprintf("gateway/direct throughput with inspection on, %s c=%d", c.Payload, c.Concurrency),
+				Target: fmt.Sprintf(">= %.2fx", targetRatio),
+				Got:    fmt.Sprintf("%.2fx", c.Ratio),
+				Pass:   c.Ratio >= targetRatio && !c.Flagged,
+			})
+		}
 	}
 	for _, ir := range r.Idle {
 		if ir.Sessions != targetIdleSession {

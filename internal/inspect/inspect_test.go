@@ -200,7 +200,7 @@ func FuzzNormalize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		n := Normalize(s)
 		for i := 0; i <= len(n.Text); i++ {
-			if o := int(n.off[i]); o < 0 || o > len(s) {
+			if o, e := n.Orig(i, i); o < 0 || o > len(s) || e > len(s) {
 				t.Fatalf("offset %d maps outside the input", o)
 			}
 		}

@@ -39,6 +39,9 @@ func (n *Normalized) Orig(start, end int) (int, int) {
 	if end > len(n.Text) {
 		end = len(n.Text)
 	}
+	if n.off == nil {
+		return start, end
+	}
 	s := int(n.off[start])
 	e := int(n.off[end])
 	if end > start && end > 0 {
@@ -73,6 +76,13 @@ type normalizer struct {
 
 // Normalize prepares text for the detectors.
 func Normalize(text string) *Normalized {
+	if allPlain(text) {
+		// Nothing to decode, fold or remove: the text stands for itself (off stays nil, the
+		// identity mapping), which is the common case and costs one pass.
+		n := &Normalized{Text: text, Lower: lowerSameLength(text)}
+		n.Decoded = decodeRuns(text, n)
+		return n
+	}
 	nz := normalizer{src: text, buf: make([]byte, 0, len(text)), off: make([]int32, 0, len(text)+1)}
 	nz.walk()
 	n := &Normalized{Text: string(nz.buf), off: append(nz.off, int32(len(text))), Hidden: nz.hidden}
@@ -108,10 +118,37 @@ func (nz *normalizer) hide(rule string, start, end int) {
 	nz.run = &nz.hidden[len(nz.hidden)-1]
 }
 
+// plain says whether c is a byte the normaliser passes through unchanged.
+func plain(c byte) bool {
+	return c >= 0x20 && c < 0x7f && c != '\\' && c != '&' && c != '%' || c == '\n' || c == '\r' || c == '\t'
+}
+
+func allPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !plain(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func (nz *normalizer) walk() {
 	s := nz.src
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plain(c) {
+			j := i + 1
+			for j < len(s) && plain(s[j]) {
+				j++
+			}
+			for k := i; k < j; k++ {
+				nz.off = append(nz.off, int32(k))
+			}
+			nz.buf = append(nz.buf, s[i:j]...)
+			nz.run = nil
+			i = j
+			continue
+		}
 		if c < utf8.RuneSelf {
 			switch {
 			case c == 0x1b:
@@ -421,6 +458,12 @@ func decodeRuns(text string, n *Normalized) []Decoded {
 
 func decodeBase64(run string) (string, bool) {
 	run = strings.TrimRight(run, "=")
+	if len(run) > 256 {
+		// Look at the head first: most long runs are binary data, not hidden text.
+		if _, ok := decodeBase64(run[:256]); !ok {
+			return "", false
+		}
+	}
 	enc := base64.RawStdEncoding
 	if strings.ContainsAny(run, "-_") {
 		enc = base64.RawURLEncoding
@@ -470,6 +513,16 @@ func unhex(c byte) byte {
 // lowerSameLength lowercases s without changing any byte offset: ASCII always, other
 // letters only where the lowercase form has the same encoded length.
 func lowerSameLength(s string) string {
+	hasUpper := false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
+			hasUpper = true
+			break
+		}
+	}
+	if !hasUpper {
+		return s
+	}
 	b := []byte(s)
 	for i := 0; i < len(b); {
 		c := b[i]

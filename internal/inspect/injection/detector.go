@@ -14,7 +14,7 @@ var embeddedWeights []byte
 // linear model's score per segment, the maximum over segments taken. Safe for concurrent use.
 type Detector struct {
 	model *Model
-	rules []rule
+	rules *ruleSet
 	// Threshold is the operating point on results and arguments; descriptions use
 	// DescriptionThreshold (stricter: a description should not instruct at all).
 	Threshold, DescriptionThreshold float64

@@ -11,7 +11,7 @@ const Dims = 1 << 18
 
 // walkFeatures calls fn for every feature of s (normalised, lowercased text) with the byte
 // offset it ends at: word unigrams and bigrams (a run of symbols such as "<|" or "###"
-// counts as a word), and character 4-grams with runs of spaces collapsed, which keep
+// counts as a word), and character 4-grams with runs of spaces collapsed to one, which keep
 // misspellings and run-together words visible. A feature that occurs twice counts twice.
 //
 // Scoring sums the weights of the features that end inside a segment (prefix sums over the
@@ -19,53 +19,72 @@ const Dims = 1 << 18
 func walkFeatures(s string, fn func(end int, bucket uint32)) {
 	var prev uint64
 	havePrev := false
+	var win uint32 // the last four bytes of the character pass
+	n := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if isSpace(c) {
+		if isSpace(s[i]) {
 			i++
 			continue
 		}
+		// A run of non-space bytes: words and symbol runs inside it, then its 4-grams.
 		j := i
-		var h uint64
-		if isWordByte(c) {
-			for j < len(s) && isWordByte(s[j]) {
-				j++
-			}
-			h = hashString(offsetWord, s[i:j])
-		} else {
-			for j < len(s) && !isWordByte(s[j]) && !isSpace(s[j]) && j-i < 8 {
-				j++
-			}
-			h = hashString(offsetSymbol, s[i:j])
+		for j < len(s) && !isSpace(s[j]) {
+			j++
 		}
-		fn(j, uint32(h&(Dims-1)))
-		if havePrev {
-			fn(j, uint32(mix(prev, h)&(Dims-1)))
+		if j-i > maxToken {
+			// An unbroken run this long is an identifier, a hash or an encoding, not language
+			// (encoded runs are decoded and inspected on their own): it adds no features and
+			// breaks the word and character context.
+			havePrev, n = false, 0
+			i = j
+			continue
 		}
-		prev, havePrev = h, true
+		for k := i; k < j; {
+			e := k
+			var h uint64
+			if isWordByte(s[k]) {
+				for e < j && isWordByte(s[e]) {
+					e++
+				}
+				h = hashString(offsetWord, s[k:e])
+			} else {
+				for e < j && !isWordByte(s[e]) && e-k < 8 {
+					e++
+				}
+				h = hashString(offsetSymbol, s[k:e])
+			}
+			fn(e, uint32(h&(Dims-1)))
+			if havePrev {
+				fn(e, uint32(mix(prev, h)&(Dims-1)))
+			}
+			prev, havePrev = h, true
+			k = e
+		}
+		if n > 0 {
+			win = win<<8 | ' '
+			n++
+			if n >= 4 {
+				fn(i, charGram(win))
+			}
+		}
+		for k := i; k < j; k++ {
+			win = win<<8 | uint32(s[k])
+			n++
+			if n >= 4 {
+				fn(k+1, charGram(win))
+			}
+		}
 		i = j
 	}
-	var win uint32 // the last four bytes
-	n := 0
-	lastSpace := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isSpace(c) {
-			if lastSpace {
-				continue
-			}
-			c, lastSpace = ' ', true
-		} else {
-			lastSpace = false
-		}
-		win = win<<8 | uint32(c)
-		n++
-		if n >= 4 {
-			h := (uint64(win) ^ offsetChar) * prime64
-			h ^= h >> 29
-			fn(i+1, uint32(h&(Dims-1)))
-		}
-	}
+}
+
+// maxToken is the longest unbroken run of non-space bytes that counts as language.
+const maxToken = 64
+
+func charGram(win uint32) uint32 {
+	h := (uint64(win) ^ offsetChar) * prime64
+	h ^= h >> 29
+	return uint32(h & (Dims - 1))
 }
 
 // features returns the buckets of s (with repeats) and the value each carries, so that

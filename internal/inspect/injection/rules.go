@@ -3,6 +3,8 @@ package injection
 import (
 	"regexp"
 	"strings"
+
+	"gatehouse/internal/inspect/keywords"
 )
 
 // Kind is what a text is: the same words mean different things in a tool's result, in its
@@ -60,8 +62,8 @@ type rule struct {
 
 const allKinds = KindResult | KindDescription | KindArgument
 
-// ruleSpecs are the rules, as source; compiled once per Detector.
-var ruleSpecs = []struct {
+// ruleSpec is one rule, as source.
+type ruleSpec struct {
 	name     string
 	keywords string // space-separated
 	expr     string
@@ -70,51 +72,79 @@ var ruleSpecs = []struct {
 	// before and after bound the text the expression sees around a keyword occurrence:
 	// as far as a match can begin before it and end after it.
 	before, after int
-}{
-	// "Ignore all previous instructions", and its many spellings.
-	{"instruction-override", "ignore disregard forget overrid bypass skip neglect abandon", `\b(ignore|disregard|forget|override|bypass|skip|neglect|abandon)\w*\s+(about\s+|all\s+|any\s+|the\s+|your\s+|my\s+|of\s+|these\s+|those\s+|every\s+|everything\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|initial\s+|existing\s+|system\s+|other\s+|safety\s+|default\s+|given\s+|current\s+)*(\w{0,2}nstru\w*|\w{0,2}struct\w*|prompts?|directions?|guidelines|rules|context|commands?|orders|directives?|programming|restrictions|constraints|guardrails|policies|messages|what\s+(you|i)\s+(were|was|have\s+been)\s+told)\b`, strong, allKinds, 8, 220},
-	{"instruction-override", "instead", `(^|[.!?:\n]\s*)do\s+[^\n]{3,300}?\binstead\s*[.!]`, medium, KindResult | KindDescription, 320, 8},
-	{"new-instructions", "instruction task directive prompt", `\b(new|updated|revised|real|actual|true|additional|secret|hidden|priority|urgent|important|override)\s+(system\s+)?(instructions?|task|directives?|system\s+prompt|orders?)\b\s*[:\-!]`, strong, allKinds, 40, 24},
-	{"role-token", "<|[inst|[/inst|<<sys|im_start|##|system|assistant", `(<\|\s*(im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\s*\|>|\[/?inst\]|<</?sys>>|(^|\n)\s*#{2,}\s*(system|instruction|new instruction|assistant)s?\b|\(system_message\)|\[system\]|\(#system\)|(^|\n)\s*(system|assistant)\s*:\s*(you|ignore|new|from|the user|please|now)\b)`, strong, allKinds, 8, 40},
-	// Hidden blocks addressed to the model: <IMPORTANT>, <INFORMATION>, <SYSTEM>, ...
-	{"hidden-block", "<", `<\s*(important|information|instructions?|system|secret|admin|hidden|note|note_to_ai|ai_instructions?|assistant|context|priority|urgent|override)\s*>`, strong, allKinds, 0, 40},
-	{"conceal-from-user", "tell|inform|mention|reveal|notify|alert|letting|from the user|from the human|must not|should not|without", `\b((do\s+not|don't|never|avoid|without)\s+(\w+\s+){0,2}(tell\w*|inform\w*|mention\w*|reveal\w*|notify\w*|alert\w*|letting|let|making)\s+(the\s+|your\s+|any\s+)?(user|human|owner|anyone|them|him|her|customer|operator)|(keep|this)\s+(this\s+|it\s+)?(is\s+)?(a\s+)?(secret|hidden|confidential)\s+from\s+(the\s+)?(user|human)|(user|human)\s+(must|should)\s+not\s+(know|see|be\s+aware))`, strong, allKinds, 40, 60},
-	// A message addressed to the assistant rather than to a human reader.
-	{"addressed-to-model", "ai assistant model llm agent claude gpt gemini llama chatbot copilot", `\b(dear|hey|hi|hello|attention|note\s+to|message\s+(to|for)|instructions?\s+(to|for)|to\s+the|to|for)\s+(the\s+)?(ai|a\.i\.|assistant|ai\s+assistant|language\s+model|llm|ai\s+agent|agent|model|claude|chatgpt|gpt(-?\d)?|gemini|llama|chatbot|copilot)\b\s*[,:!.]`, medium, allKinds, 40, 24},
-	{"addressed-to-model", "message instruction note notice request", `\bthis\s+is\s+(an?\s+)?(very\s+|extremely\s+)?(important|urgent|critical|priority)\s+(message|instruction|note|notice|request)\b`, medium, allKinds, 60, 40},
-	{"addressed-to-model", "you are now|act as|pretend|from now on|developer mode|jailbreak|dan mode|god mode", `\b(you\s+are\s+now\b|from\s+now\s+on,?\s+(you|your|always)|pretend\s+(to\s+be|you\s+are)|act\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan|developer\s+mode|different|new)|enter\s+(developer|god|dan)\s+mode|jailbreak)`, medium, allKinds, 16, 60},
-	{"addressed-to-model", "ai assistant model llm agent", `\b(note|message|instructions?|notice|reminder|request)\s+(to|for)\s+(the\s+|any\s+|all\s+|every\s+)?(ai|assistant|llm|agent|model|language\s+model|chatbot)s?\b|\b(ai|llm)\s+(agents?|assistants?|models?)\s+(processing|reading|summari[sz]ing|parsing|that\s+(read|process|see))\b|\b(when|once|as\s+soon\s+as|if)\s+you\s+(read|see|process|receive|parse)\s+this\b`, medium, allKinds, 60, 60},
-	{"instruction-override", "disregard ignore forget", `\b(disregard|ignore|forget)\s+(all\s+|everything\s+|anything\s+)?(the\s+)?(above|before|previous|prior|earlier|you\s+(were|have\s+been)\s+told|that\s+came\s+before)\b`, strong, allKinds, 8, 80},
-	{"instruction-override", "cancel void obsolete replaced revoked superseded", `\b(previous|original|prior|current|earlier|initial|user'?s?)\s+(task|request|instructions?|goal|assignment)\s+(is|are|has\s+been|have\s+been|was|were)\s+(now\s+)?(cancel\w*|void|obsolete|replaced|overridden|revoked|superseded|no\s+longer\s+valid)`, strong, allKinds, 100, 40},
-	{"conceal-from-user", "confirm permission asking", `\b(do\s+not|don't|never|without)\s+(ask\w*|wait\w*\s+for|seek\w*|request\w*)\s+(the\s+user\s+)?(for\s+)?(confirmation|permission|approval|consent)`, medium, allKinds, 60, 16},
-	{"claimed-authority", "you to|already", `\b(the\s+)?(user|owner|admin\w*|manager)\s+(has\s+)?(already\s+)?(asked|wants|authori[sz]ed|approved|instructed|requested)\s+(me\s+to\s+tell\s+)?you\s+to\b|\b(they|the\s+user)\s+(have|has)\s+already\s+(approved|authori[sz]ed|consented)`, medium, allKinds, 80, 40},
-	{"role-token", "role", `"role"\s*:\s*"(system|developer)"`, strong, allKinds, 8, 40},
-	{"context-break", "end of|</", `(-{3,}|={3,}|\*{3,}|#{3,})?\s*\bend\s+of\s+(the\s+)?(document|context|data|email|file|input|user\s+input|tool\s+output|results?)\b\s*(-{3,}|={3,}|\*{3,}|#{3,})|</\s*(data|context|document|user_input|tool_output|tool_result|output|result|untrusted\w*)\s*>`, medium, allKinds, 40, 60},
-	{"output-control", "with", `\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+|just\s+)?(the\s+word\s+)?['"]\w+`, weak, allKinds, 40, 40},
-	// "Before you can solve the task...", "after you do that, ..."
-	{"task-hijack", "before you|before answer|before respond|before proceed|before continu|before finish|before solv|before complet|after you|the task|instead of", `\b(before\s+(you\s+)?(can\s+)?(solve|complete|answer|proceed|continue|respond|finish|doing|answering|completing|solving|replying)|after\s+you\s+(do|have\s+done|complete|finish)\s+(that|this)|the\s+task\s+(that\s+)?(i|the\s+user)\s+(gave|asked|assigned|requested)|instead\s+of\s+(the\s+)?(user'?s?\s+)?(original\s+|current\s+)?(task|request|question))\b`, medium, allKinds, 8, 120},
-	// Directives to call tools or to send data somewhere.
-	{"tool-directive", "tool function command", `\b(you\s+(must|should|need\s+to|have\s+to)\s+|please\s+|immediately\s+|first\s+|also\s+|now\s+)(call|use|invoke|run|execute|trigger)\s+(the\s+|a\s+)?[\w\-\.]{2,40}\s+(tool|function|command)\b`, medium, allKinds, 120, 8},
-	{"exfiltration-directive", "@", `\b(send|forward|e-?mail|mail|transfer|share|upload|post|leak)\w*\s+(all\s+|the\s+|every\s+|a\s+copy\s+of\s+|any\s+|your\s+|his\s+|her\s+|their\s+|my\s+)*(\w+\s+){0,4}(to|with)\s+[\w.+\-]+@[\w\-]+\.[\w.\-]+`, medium, KindResult | KindDescription, 200, 48},
-	// Reading credentials or private files on the model's behalf.
-	{"credential-access", "ssh|id_rsa|id_ed25519|.env|api key|api_key|api-key|apikey|password|passwd|credential|secret key|access token|private key|mcp.json|.aws/|/etc/shadow|cookie|seed phrase|security code|2fa code|verification code", `\b(read|open|cat|send|include|print|output|reveal|share|upload|exfiltrate|forward|copy|paste|give|provide|pass|attach|retrieve|fetch|get|list)\w*\b[^.\n]{0,60}(~/\.ssh|id_rsa|id_ed25519|\.env\b|api[_\s-]?keys?|passwords?|passwd|credentials?|secret\s+keys?|access\s+tokens?|private\s+keys?|mcp\.json|\.aws/|/etc/shadow|cookies?\.txt|seed\s+phrase|security\s+codes?|2fa\s+codes?|verification\s+codes?)`, medium, allKinds, 120, 24},
-	// Markdown images and links that carry data to a third party.
-	{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s]{0,300}\)|!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*(\{|%7b|\$\{|\[)[^)\s]*\)`, strong, allKinds, 0, 700},
-	{"markdown-exfiltration", "url|link|image|query string", `\b(append|add|include|insert|encode|put)\w*\s+[^.\n]{0,60}\b(to|in|into)\s+(the\s+|this\s+|a\s+)?(url|link|image|query\s+string)\b`, medium, allKinds, 120, 40},
-	// Urgency and imperative pressure: alone never enough.
-	{"pressure", "you must|important that|critical that|essential that|vital that|immediately|mandatory|required to|!!!", `(\b(you\s+must|it\s+is\s+(very\s+|extremely\s+|absolutely\s+)?(important|critical|essential|vital)\s+that\s+you|immediately|mandatory|required\s+to)\b|!!!)`, weak, allKinds, 60, 60},
-	// Descriptions: a description that instructs the model is poisoned.
-	{"description-directive", "before using|before calling|before invoking|always|never|do not use|do not call|do not invoke|instead of|when this tool|when the tool|this tool|the tool|must", `\b(before\s+(using|calling|invoking)\s+(this|any|the)\s+(tool|function)|always\s+(call|use|invoke|run|include|send|pass)|never\s+(call|use|invoke|mention|tell)|do\s+not\s+(use|call|invoke)\s+(any\s+)?(other|the)\b|instead\s+of\s+(using|calling)|when\s+(this|the)\s+tool\s+is\s+(available|present)|(the|this)\s+tool\s+(will\s+not|won't|does\s+not)\s+work\s+unless|must\s+(first\s+)?(read|call|pass|include|send))`, medium, KindDescription, 40, 120},
-	{"sidenote", "sidenote side note", `\b(side\s*note|p\.?s\.?)\s*[:\-]`, weak, KindDescription, 8, 24},
+}
+
+// ruleSpecs are the rules, as source; compiled once per Detector.
+func ruleSpecs() []ruleSpec {
+	return []ruleSpec{
+		// "Ignore all previous instructions", and its many spellings.
+		{"instruction-override", "ignore disregard forget overrid bypass skip neglect abandon", `\b(ignore|disregard|forget|override|bypass|skip|neglect|abandon)\w*\s+(about\s+|all\s+|any\s+|the\s+|your\s+|my\s+|of\s+|these\s+|those\s+|every\s+|everything\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|initial\s+|existing\s+|system\s+|other\s+|safety\s+|default\s+|given\s+|current\s+)*(\w{0,2}nstru\w*|\w{0,2}struct\w*|prompts?|directions?|guidelines|rules|context|commands?|orders|directives?|programming|restrictions|constraints|guardrails|policies|messages|what\s+(you|i)\s+(were|was|have\s+been)\s+told)\b`, strong, allKinds, 8, 220},
+		{"instruction-override", "instead", `(^|[.!?:\n]\s*)do\s+[^\n]{3,300}?\binstead\s*[.!]`, medium, KindResult | KindDescription, 320, 8},
+		{"new-instructions", "instruction task directive prompt", `\b(new|updated|revised|real|actual|true|additional|secret|hidden|priority|urgent|important|override)\s+(system\s+)?(instructions?|task|directives?|system\s+prompt|orders?)\b\s*[:\-!]`, strong, allKinds, 40, 24},
+		{"role-token", "<|[inst|[/inst|<<sys|im_start|##|system|assistant", `(<\|\s*(im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\s*\|>|\[/?inst\]|<</?sys>>|(^|\n)\s*#{2,}\s*(system|instruction|new instruction|assistant)s?\b|\(system_message\)|\[system\]|\(#system\)|(^|\n)\s*(system|assistant)\s*:\s*(you|ignore|new|from|the user|please|now)\b)`, strong, allKinds, 8, 40},
+		// Hidden blocks addressed to the model: <IMPORTANT>, <INFORMATION>, <SYSTEM>, ...
+		{"hidden-block", "<", `<\s*(important|information|instructions?|system|secret|admin|hidden|note|note_to_ai|ai_instructions?|assistant|context|priority|urgent|override)\s*>`, strong, allKinds, 0, 40},
+		{"conceal-from-user", "tell|inform|mention|reveal|notify|alert|letting|from the user|from the human|must not|should not|without", `\b((do\s+not|don't|never|avoid|without)\s+(\w+\s+){0,2}(tell\w*|inform\w*|mention\w*|reveal\w*|notify\w*|alert\w*|letting|let|making)\s+(the\s+|your\s+|any\s+)?(user|human|owner|anyone|them|him|her|customer|operator)|(keep|this)\s+(this\s+|it\s+)?(is\s+)?(a\s+)?(secret|hidden|confidential)\s+from\s+(the\s+)?(user|human)|(user|human)\s+(must|should)\s+not\s+(know|see|be\s+aware))`, strong, allKinds, 40, 60},
+		// A message addressed to the assistant rather than to a human reader.
+		{"addressed-to-model", "ai assistant model llm agent claude gpt gemini llama chatbot copilot", `\b(dear|hey|hi|hello|attention|note\s+to|message\s+(to|for)|instructions?\s+(to|for)|to\s+the|to|for)\s+(the\s+)?(ai|a\.i\.|assistant|ai\s+assistant|language\s+model|llm|ai\s+agent|agent|model|claude|chatgpt|gpt(-?\d)?|gemini|llama|chatbot|copilot)\b\s*[,:!.]`, medium, allKinds, 40, 24},
+		{"addressed-to-model", "message instruction note notice request", `\bthis\s+is\s+(an?\s+)?(very\s+|extremely\s+)?(important|urgent|critical|priority)\s+(message|instruction|note|notice|request)\b`, medium, allKinds, 60, 40},
+		{"addressed-to-model", "you are now|act as|pretend|from now on|developer mode|jailbreak|dan mode|god mode", `\b(you\s+are\s+now\b|from\s+now\s+on,?\s+(you|your|always)|pretend\s+(to\s+be|you\s+are)|act\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan|developer\s+mode|different|new)|enter\s+(developer|god|dan)\s+mode|jailbreak)`, medium, allKinds, 16, 60},
+		{"addressed-to-model", "ai assistant model llm agent", `\b(note|message|instructions?|notice|reminder|request)\s+(to|for)\s+(the\s+|any\s+|all\s+|every\s+)?(ai|assistant|llm|agent|model|language\s+model|chatbot)s?\b|\b(ai|llm)\s+(agents?|assistants?|models?)\s+(processing|reading|summari[sz]ing|parsing|that\s+(read|process|see))\b|\b(when|once|as\s+soon\s+as|if)\s+you\s+(read|see|process|receive|parse)\s+this\b`, medium, allKinds, 60, 60},
+		{"instruction-override", "disregard ignore forget", `\b(disregard|ignore|forget)\s+(all\s+|everything\s+|anything\s+)?(the\s+)?(above|before|previous|prior|earlier|you\s+(were|have\s+been)\s+told|that\s+came\s+before)\b`, strong, allKinds, 8, 80},
+		{"instruction-override", "cancel void obsolete replaced revoked superseded", `\b(previous|original|prior|current|earlier|initial|user'?s?)\s+(task|request|instructions?|goal|assignment)\s+(is|are|has\s+been|have\s+been|was|were)\s+(now\s+)?(cancel\w*|void|obsolete|replaced|overridden|revoked|superseded|no\s+longer\s+valid)`, strong, allKinds, 100, 40},
+		{"conceal-from-user", "confirm permission asking", `\b(do\s+not|don't|never|without)\s+(ask\w*|wait\w*\s+for|seek\w*|request\w*)\s+(the\s+user\s+)?(for\s+)?(confirmation|permission|approval|consent)`, medium, allKinds, 60, 16},
+		{"claimed-authority", "you to|already", `\b(the\s+)?(user|owner|admin\w*|manager)\s+(has\s+)?(already\s+)?(asked|wants|authori[sz]ed|approved|instructed|requested)\s+(me\s+to\s+tell\s+)?you\s+to\b|\b(they|the\s+user)\s+(have|has)\s+already\s+(approved|authori[sz]ed|consented)`, medium, allKinds, 80, 40},
+		{"role-token", "role", `"role"\s*:\s*"(system|developer)"`, strong, allKinds, 8, 40},
+		{"context-break", "end of|</", `(-{3,}|={3,}|\*{3,}|#{3,})?\s*\bend\s+of\s+(the\s+)?(document|context|data|email|file|input|user\s+input|tool\s+output|results?)\b\s*(-{3,}|={3,}|\*{3,}|#{3,})|</\s*(data|context|document|user_input|tool_output|tool_result|output|result|untrusted\w*)\s*>`, medium, allKinds, 40, 60},
+		{"output-control", "with", `\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+|just\s+)?(the\s+word\s+)?['"]\w+`, weak, allKinds, 40, 40},
+		// "Before you can solve the task...", "after you do that, ..."
+		{"task-hijack", "before you|before answer|before respond|before proceed|before continu|before finish|before solv|before complet|after you|the task|instead of", `\b(before\s+(you\s+)?(can\s+)?(solve|complete|answer|proceed|continue|respond|finish|doing|answering|completing|solving|replying)|after\s+you\s+(do|have\s+done|complete|finish)\s+(that|this)|the\s+task\s+(that\s+)?(i|the\s+user)\s+(gave|asked|assigned|requested)|instead\s+of\s+(the\s+)?(user'?s?\s+)?(original\s+|current\s+)?(task|request|question))\b`, medium, allKinds, 8, 120},
+		// Directives to call tools or to send data somewhere.
+		{"tool-directive", "tool function command", `\b(you\s+(must|should|need\s+to|have\s+to)\s+|please\s+|immediately\s+|first\s+|also\s+|now\s+)(call|use|invoke|run|execute|trigger)\s+(the\s+|a\s+)?[\w\-\.]{2,40}\s+(tool|function|command)\b`, medium, allKinds, 120, 8},
+		{"exfiltration-directive", "@", `\b(send|forward|e-?mail|mail|transfer|share|upload|post|leak)\w*\s+(all\s+|the\s+|every\s+|a\s+copy\s+of\s+|any\s+|your\s+|his\s+|her\s+|their\s+|my\s+)*(\w+\s+){0,4}(to|with)\s+[\w.+\-]+@[\w\-]+\.[\w.\-]+`, medium, KindResult | KindDescription, 200, 48},
+		// Reading credentials or private files on the model's behalf.
+		{"credential-access", "ssh|id_rsa|id_ed25519|.env|api key|api_key|api-key|apikey|password|passwd|credential|secret key|access token|private key|mcp.json|.aws/|/etc/shadow|cookie|seed phrase|security code|2fa code|verification code", `\b(read|open|cat|send|include|print|output|reveal|share|upload|exfiltrate|forward|copy|paste|give|provide|pass|attach|retrieve|fetch|get|list)\w*\b[^.\n]{0,60}(~/\.ssh|id_rsa|id_ed25519|\.env\b|api[_\s-]?keys?|passwords?|passwd|credentials?|secret\s+keys?|access\s+tokens?|private\s+keys?|mcp\.json|\.aws/|/etc/shadow|cookies?\.txt|seed\s+phrase|security\s+codes?|2fa\s+codes?|verification\s+codes?)`, medium, allKinds, 120, 24},
+		// Markdown images and links that carry data to a third party.
+		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s]{0,300}\)|!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*(\{|%7b|\$\{|\[)[^)\s]*\)`, strong, allKinds, 0, 700},
+		{"markdown-exfiltration", "url|link|image|query string", `\b(append|add|include|insert|encode|put)\w*\s+[^.\n]{0,60}\b(to|in|into)\s+(the\s+|this\s+|a\s+)?(url|link|image|query\s+string)\b`, medium, allKinds, 120, 40},
+		// Urgency and imperative pressure: alone never enough.
+		{"pressure", "you must|important that|critical that|essential that|vital that|immediately|mandatory|required to|!!!", `(\b(you\s+must|it\s+is\s+(very\s+|extremely\s+|absolutely\s+)?(important|critical|essential|vital)\s+that\s+you|immediately|mandatory|required\s+to)\b|!!!)`, weak, allKinds, 60, 60},
+		// Descriptions: a description that instructs the model is poisoned.
+		{"description-directive", "before using|before calling|before invoking|always|never|do not use|do not call|do not invoke|instead of|when this tool|when the tool|this tool|the tool|must", `\b(before\s+(using|calling|invoking)\s+(this|any|the)\s+(tool|function)|always\s+(call|use|invoke|run|include|send|pass)|never\s+(call|use|invoke|mention|tell)|do\s+not\s+(use|call|invoke)\s+(any\s+)?(other|the)\b|instead\s+of\s+(using|calling)|when\s+(this|the)\s+tool\s+is\s+(available|present)|(the|this)\s+tool\s+(will\s+not|won't|does\s+not)\s+work\s+unless|must\s+(first\s+)?(read|call|pass|include|send))`, medium, KindDescription, 40, 120},
+		{"sidenote", "sidenote side note", `\b(side\s*note|p\.?s\.?)\s*[:\-]`, weak, KindDescription, 8, 24},
+	}
+}
+
+// ruleSet is the compiled rules and one automaton over all their keywords.
+type ruleSet struct {
+	rules []rule
+	idx   *keywords.Index
+	kw    []kwRef // by keyword id
+}
+
+type kwRef struct {
+	rule, len int
+	word      bool // starts with a word character: must start a word
 }
 
 // compileRules builds the rule set once.
-func compileRules() []rule {
-	out := make([]rule, len(ruleSpecs))
-	for i, s := range ruleSpecs {
-		out[i] = rule{name: s.name, keywords: splitKeywords(s.keywords), re: regexp.MustCompile(s.expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after}
+func compileRules() *ruleSet {
+	specs := ruleSpecs()
+	rs := &ruleSet{rules: make([]rule, len(specs))}
+	var words []string
+	for i, s := range specs {
+		rs.rules[i] = rule{name: s.name, keywords: splitKeywords(s.keywords), re: regexp.MustCompile(s.expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after}
+		for _, kw := range rs.rules[i].keywords {
+			words = append(words, kw)
+			rs.kw = append(rs.kw, kwRef{rule: i, len: len(kw), word: isWordByte(kw[0])})
+		}
 	}
-	return out
+	idx, err := keywords.New(words)
+	if err != nil {
+		panic("injection rules: " + err.Error()) // the table above is fixed: a test catches this
+	}
+	rs.idx = idx
+	return rs
 }
 
 // Match is a rule that fired; Start and End are byte offsets in the scanned text.
@@ -124,35 +154,34 @@ type Match struct {
 	boost      float32
 }
 
-// scan runs the rules that apply to kind over lower (normalised, lowercased text).
-func scan(rules []rule, lower string, kind Kind, dst []Match) []Match {
-	for ri := range rules {
-		r := &rules[ri]
-		if r.kinds&kind == 0 {
-			continue
+// scan runs the rules that apply to kind over lower (normalised, lowercased text): one pass
+// finds every keyword; each rule's expression then runs only around its keywords.
+func scan(rs *ruleSet, lower string, kind Kind, dst []Match) []Match {
+	var hits [][]int // by rule: keyword starts, in text order
+	rs.idx.Each(lower, func(id int32, end int) {
+		k := rs.kw[id]
+		p := end - k.len
+		if rs.rules[k.rule].kinds&kind == 0 || k.word && p > 0 && isWordByte(lower[p-1]) {
+			return // not for this kind of text, or inside a word ("ai" in "email")
 		}
+		if hits == nil {
+			hits = make([][]int, len(rs.rules))
+		}
+		hits[k.rule] = append(hits[k.rule], p)
+	})
+	for ri, ps := range hits {
+		r := &rs.rules[ri]
 		covered := -1 // text up to here was already searched for this rule
-		for _, kw := range r.keywords {
-			for from := 0; from < len(lower); {
-				p := strings.Index(lower[from:], kw)
-				if p < 0 {
-					break
-				}
-				p += from
-				from = p + len(kw)
-				if isWordByte(kw[0]) && p > 0 && isWordByte(lower[p-1]) {
-					continue // inside a word: "ai" in "email" is not a keyword
-				}
-				lo, hi := lineStart(lower, max(0, p-r.before)), min(len(lower), p+len(kw)+r.after)
-				if hi <= covered {
-					continue
-				}
-				lo = max(lo, lineStart(lower, max(0, covered-r.before)))
-				for _, m := range r.re.FindAllStringIndex(lower[lo:hi], -1) {
-					dst = appendMatch(dst, Match{Rule: r.name, Start: lo + m[0], End: lo + m[1], boost: r.boost})
-				}
-				covered = hi
+		for _, p := range ps {
+			lo, hi := lineStart(lower, max(0, p-r.before)), min(len(lower), p+r.after+32)
+			if hi <= covered {
+				continue
 			}
+			lo = max(lo, lineStart(lower, max(0, covered-r.before)))
+			for _, m := range r.re.FindAllStringIndex(lower[lo:hi], -1) {
+				dst = appendMatch(dst, Match{Rule: r.name, Start: lo + m[0], End: lo + m[1], boost: r.boost})
+			}
+			covered = hi
 		}
 	}
 	return dst

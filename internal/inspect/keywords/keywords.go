@@ -1,0 +1,132 @@
+package keywords
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Index finds lower-case ASCII keywords in a text regardless of ASCII case, in one
+// pass: an Aho–Corasick automaton compiled to a DFA over byte classes. Every byte that occurs
+// in no keyword shares class 0 and an upper-case letter shares its lower-case letter's class,
+// so the text needs no lower-cased copy and offsets stay those of the text.
+type Index struct {
+	words  []string
+	class  [256]uint8
+	nclass int32
+	// next[state+class] is the next state, a multiple of nclass; the lowest bit set says
+	// that the state ends a keyword (out[state/nclass] lists which).
+	next []int32
+	out  [][]int32
+}
+
+// New compiles the keywords (lower-case ASCII, none empty) into an automaton.
+func New(words []string) (*Index, error) {
+	k := &Index{words: words, nclass: 1}
+	for _, w := range words {
+		if w == "" {
+			return nil, errors.New("empty keyword")
+		}
+		for i := 0; i < len(w); i++ {
+			c := w[i]
+			if 'A' <= c && c <= 'Z' || c >= 0x80 {
+				return nil, fmt.Errorf("keyword %q is not lower-case ASCII", w)
+			}
+			if k.class[c] == 0 {
+				k.class[c] = uint8(k.nclass)
+				if 'a' <= c && c <= 'z' {
+					k.class[c-'a'+'A'] = uint8(k.nclass)
+				}
+				k.nclass++
+			}
+		}
+	}
+	if k.nclass%2 != 0 {
+		k.nclass++ // an unused class keeps state offsets even, leaving the flag bit free
+	}
+	nc := k.nclass
+
+	// The trie: goto[s*nc+c], -1 for no edge.
+	trie := make([]int32, nc)
+	for i := range trie {
+		trie[i] = -1
+	}
+	out := [][]int32{nil}
+	for id, w := range words {
+		s := int32(0)
+		for i := 0; i < len(w); i++ {
+			e := s*nc + int32(k.class[w[i]])
+			if trie[e] < 0 {
+				trie[e] = int32(len(out))
+				out = append(out, nil)
+				for range nc {
+					trie = append(trie, -1)
+				}
+			}
+			s = trie[e]
+		}
+		out[s] = append(out[s], int32(id))
+	}
+
+	// Breadth first, turn missing edges into the failure state's edges, and inherit the
+	// failure state's outputs.
+	fail := make([]int32, len(out))
+	queue := make([]int32, 0, len(out))
+	for c := range nc {
+		if t := trie[c]; t < 0 {
+			trie[c] = 0
+		} else {
+			queue = append(queue, t)
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for c := range nc {
+			t, f := trie[s*nc+c], trie[fail[s]*nc+c]
+			if t < 0 {
+				trie[s*nc+c] = f
+				continue
+			}
+			fail[t] = f
+			out[t] = append(out[t], out[f]...)
+			queue = append(queue, t)
+		}
+	}
+
+	k.out = out
+	k.next = make([]int32, len(trie))
+	for e, t := range trie {
+		k.next[e] = t * nc
+		if len(out[t]) > 0 {
+			k.next[e] |= 1
+		}
+	}
+	return k, nil
+}
+
+// Each calls fn with the keyword id and end offset of every keyword occurrence in text.
+func (k *Index) Each(text string, fn func(id int32, end int)) {
+	next, class := k.next, &k.class
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		s = next[s+int32(class[text[i]])]
+		if s&1 != 0 {
+			s &^= 1
+			for _, id := range k.out[s/k.nclass] {
+				fn(id, i+1)
+			}
+		}
+	}
+}
+
+// Any reports whether a keyword occurs in text.
+func (k *Index) Any(text string) bool {
+	next, class := k.next, &k.class
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		if s = next[s+int32(class[text[i]])]; s&1 != 0 {
+			return true
+		}
+	}
+	return false
+}
