@@ -88,20 +88,21 @@ func ruleSpecs() []ruleSpec {
 		// A message addressed to the assistant rather than to a human reader.
 		{"addressed-to-model", "ai assistant model llm agent claude gpt gemini llama chatbot copilot", `\b(dear|hey|hi|hello|attention|note\s+to|message\s+(to|for)|instructions?\s+(to|for)|to\s+the|to|for)\s+(the\s+)?(ai|a\.i\.|assistant|ai\s+assistant|language\s+model|llm|ai\s+agent|agent|model|claude|chatgpt|gpt(-?\d)?|gemini|llama|chatbot|copilot)\b\s*[,:!.]`, medium, allKinds, 40, 24},
 		{"addressed-to-model", "message instruction note notice request", `\bthis\s+is\s+(an?\s+)?(very\s+|extremely\s+)?(important|urgent|critical|priority)\s+(message|instruction|note|notice|request)\b`, medium, allKinds, 60, 40},
-		{"addressed-to-model", "you are now|act as|pretend|from now on|developer mode|jailbreak|dan mode|god mode", `\b(you\s+are\s+now\b|from\s+now\s+on,?\s+(you|your|always)|pretend\s+(to\s+be|you\s+are)|act\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan|developer\s+mode|different|new)|enter\s+(developer|god|dan)\s+mode|jailbreak)`, medium, allKinds, 16, 60},
-		{"addressed-to-model", "ai assistant model llm agent", `\b(note|message|instructions?|notice|reminder|request)\s+(to|for)\s+(the\s+|any\s+|all\s+|every\s+)?(ai|assistant|llm|agent|model|language\s+model|chatbot)s?\b|\b(ai|llm)\s+(agents?|assistants?|models?)\s+(processing|reading|summari[sz]ing|parsing|that\s+(read|process|see))\b|\b(when|once|as\s+soon\s+as|if)\s+you\s+(read|see|process|receive|parse)\s+this\b`, medium, allKinds, 60, 60},
-		{"instruction-override", "disregard ignore forget", `\b(disregard|ignore|forget)\s+(all\s+|everything\s+|anything\s+)?(the\s+)?(above|before|previous|prior|earlier|you\s+(were|have\s+been)\s+told|that\s+came\s+before)\b`, strong, allKinds, 8, 80},
+		{"addressed-to-model", "you are now|act as|pretend|from now on|developer mode|jailbreak|dan mode|god mode|do anything now|you are dan|broken free|no restrictions|no limitations|no filters|without restrictions|without any restrictions|without limitations|without filters", `\b(you\s+are\s+now\b|from\s+now\s+on,?\s+(you|your|always)|pretend\s+(to\s+be|you\s+are)|act\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan|developer\s+mode|different|new)|enter\s+(developer|god|dan)\s+mode|jailbreak|do\s+anything\s+now|you\s+are\s+dan\b|broken\s+free\s+of|(no|without)\s+(any\s+)?(restrictions|limitations|filters|guidelines)\b)`, medium, allKinds, 16, 60},
+		{"addressed-to-model", "ai assistant model llm agent", `\b(note|message|instructions?|notice|reminder|request)\s+(to|for)\s+(the\s+|any\s+|all\s+|every\s+)?(ai|assistant|llm|agent|model|language\s+model|chatbot)s?\b|\b(ai|llm)\s+(agents?|assistants?|models?)\s+(processing|reading|summari[sz]ing|parsing|that\s+(read|process|see))\b|\b(ai|llm|assistant|model|agent|chatbot|gpt|claude)s?\s+(reading|processing|summari[sz]ing|parsing|seeing)\s+(this|these|the\s+following)\b|\b(when|once|as\s+soon\s+as|if)\s+you\s+(read|see|process|receive|parse)\s+this\b`, medium, allKinds, 60, 60},
+		{"instruction-override", "disregard ignore forget", `\b(disregard|ignore|forget)\s+(all\s+|everything\s+|anything\s+)?(the\s+)?(above|before|previous|prior|earlier|you\s+(were|have\s+been)\s+told|that\s+came\s+before)(\s*[.,;:!]|\s*$|\s+and\b|\s+(text|content|message|context|conversation)\b)`, strong, allKinds, 8, 80},
 		{"instruction-override", "cancel void obsolete replaced revoked superseded", `\b(previous|original|prior|current|earlier|initial|user'?s?)\s+(task|request|instructions?|goal|assignment)\s+(is|are|has\s+been|have\s+been|was|were)\s+(now\s+)?(cancel\w*|void|obsolete|replaced|overridden|revoked|superseded|no\s+longer\s+valid)`, strong, allKinds, 100, 40},
 		{"conceal-from-user", "confirm permission asking", `\b(do\s+not|don't|never|without)\s+(ask\w*|wait\w*\s+for|seek\w*|request\w*)\s+(the\s+user\s+)?(for\s+)?(confirmation|permission|approval|consent)`, medium, allKinds, 60, 16},
-		{"claimed-authority", "you to|already", `\b(the\s+)?(user|owner|admin\w*|manager)\s+(has\s+)?(already\s+)?(asked|wants|authori[sz]ed|approved|instructed|requested)\s+(me\s+to\s+tell\s+)?you\s+to\b|\b(they|the\s+user)\s+(have|has)\s+already\s+(approved|authori[sz]ed|consented)`, medium, allKinds, 80, 40},
+		{"claimed-authority", "you to|already", `\b(the\s+)?(user|owner|admin\w*|manager)\s+(has\s+)?(already\s+)?(asked|wants|authori[sz]ed|approved|instructed|requested)\s+(me\s+to\s+tell\s+)?you\s+to\b|\b(they|the\s+user|the\s+owner|your\s+user)\s+(have\s+|has\s+)?already\s+(agreed|approved|authori[sz]ed|consented|confirmed)`, medium, allKinds, 80, 40},
 		{"role-token", "role", `"role"\s*:\s*"(system|developer)"`, strong, allKinds, 8, 40},
 		{"context-break", "end of|</", `(-{3,}|={3,}|\*{3,}|#{3,})?\s*\bend\s+of\s+(the\s+)?(document|context|data|email|file|input|user\s+input|tool\s+output|results?)\b\s*(-{3,}|={3,}|\*{3,}|#{3,})|</\s*(data|context|document|user_input|tool_output|tool_result|output|result|untrusted\w*)\s*>`, medium, allKinds, 40, 60},
 		{"output-control", "with", `\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+|just\s+)?(the\s+word\s+)?['"]\w+`, weak, allKinds, 40, 40},
+		{"task-hijack", "stop|halt|abort|cease", `\b(stop|halt|abort|cease)\s+(what\s+you('re|\s+are)\s+doing|everything|all\s+(other\s+)?(tasks|actions|work)|your\s+(current\s+)?(task|work))\b`, medium, allKinds, 8, 60},
 		// "Before you can solve the task...", "after you do that, ..."
 		{"task-hijack", "before you|before answer|before respond|before proceed|before continu|before finish|before solv|before complet|after you|the task|instead of", `\b(before\s+(you\s+)?(can\s+)?(solve|complete|answer|proceed|continue|respond|finish|doing|answering|completing|solving|replying)|after\s+you\s+(do|have\s+done|complete|finish)\s+(that|this)|the\s+task\s+(that\s+)?(i|the\s+user)\s+(gave|asked|assigned|requested)|instead\s+of\s+(the\s+)?(user'?s?\s+)?(original\s+|current\s+)?(task|request|question))\b`, medium, allKinds, 8, 120},
 		// Directives to call tools or to send data somewhere.
 		{"tool-directive", "tool function command", `\b(you\s+(must|should|need\s+to|have\s+to)\s+|please\s+|immediately\s+|first\s+|also\s+|now\s+)(call|use|invoke|run|execute|trigger)\s+(the\s+|a\s+)?[\w\-\.]{2,40}\s+(tool|function|command)\b`, medium, allKinds, 120, 8},
-		{"exfiltration-directive", "@", `\b(send|forward|e-?mail|mail|transfer|share|upload|post|leak)\w*\s+(all\s+|the\s+|every\s+|a\s+copy\s+of\s+|any\s+|your\s+|his\s+|her\s+|their\s+|my\s+)*(\w+\s+){0,4}(to|with)\s+[\w.+\-]+@[\w\-]+\.[\w.\-]+`, medium, KindResult | KindDescription, 200, 48},
+		{"exfiltration-directive", "@", `\b(send|forward|e-?mail|mail|transfer|share|upload|post|leak)\w*\s+(all\s+|the\s+|every\s+|a\s+copy\s+of\s+|any\s+|your\s+|his\s+|her\s+|their\s+|my\s+)*([\w@.\-']+\s+){0,12}(to|with)\s+[\w.+\-]+@[\w\-]+\.[\w.\-]+`, medium, KindResult | KindDescription, 200, 48},
 		// Reading credentials or private files on the model's behalf.
 		{"credential-access", "ssh|id_rsa|id_ed25519|.env|api key|api_key|api-key|apikey|password|passwd|credential|secret key|access token|private key|mcp.json|.aws/|/etc/shadow|cookie|seed phrase|security code|2fa code|verification code", `\b(read|open|cat|send|include|print|output|reveal|share|upload|exfiltrate|forward|copy|paste|give|provide|pass|attach|retrieve|fetch|get|list)\w*\b[^.\n]{0,60}(~/\.ssh|id_rsa|id_ed25519|\.env\b|api[_\s-]?keys?|passwords?|passwd|credentials?|secret\s+keys?|access\s+tokens?|private\s+keys?|mcp\.json|\.aws/|/etc/shadow|cookies?\.txt|seed\s+phrase|security\s+codes?|2fa\s+codes?|verification\s+codes?)`, medium, allKinds, 120, 24},
 		// Markdown images and links that carry data to a third party.
@@ -161,7 +162,7 @@ func scan(rs *ruleSet, lower string, kind Kind, dst []Match) []Match {
 	rs.idx.Each(lower, func(id int32, end int) {
 		k := rs.kw[id]
 		p := end - k.len
-		if rs.rules[k.rule].kinds&kind == 0 || k.word && p > 0 && isWordByte(lower[p-1]) {
+		if rs.rules[k.rule].kinds&kind == 0 || k.word && p > 0 && isAlnum(lower[p-1]) {
 			return // not for this kind of text, or inside a word ("ai" in "email")
 		}
 		if hits == nil {
@@ -226,3 +227,5 @@ func lineStart(s string, lo int) int {
 	}
 	return lo
 }
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80 }
