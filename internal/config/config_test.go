@@ -142,6 +142,14 @@ upstreams:
 			t.Errorf("%s defaults = %+v, reference.yaml = %+v", c.name, c.got, c.want)
 		}
 	}
+	// The reference spells out empty lists where the minimal file leaves them out.
+	gotI, wantI := min.Inspection, ref.Inspection
+	for _, in := range []*Inspection{&gotI, &wantI} {
+		in.SecretsDisable, in.EgressAllow, in.Actions = nil, nil, nil
+	}
+	if !reflect.DeepEqual(gotI, wantI) {
+		t.Errorf("inspection defaults = %+v, reference.yaml = %+v", gotI, wantI)
+	}
 	for i := range ref.Upstreams {
 		got, want := min.Upstreams[i], ref.Upstreams[i]
 		// The reference spells out empty lists where the minimal file leaves them out.

@@ -76,7 +76,7 @@ func (d *decoder) inspection(n *yaml.Node, path string, in *Inspection) {
 	if e, ok := f["enabled"]; ok {
 		in.Enabled, _ = d.boolean(e.val, join(path, "enabled"))
 	}
-	if e, ok := f["threshold"]; ok {
+	if e, ok := f["threshold"]; ok && !(deref(e.val) != nil && deref(e.val).Value == "0") {
 		p := join(path, "threshold")
 		if v, ok := d.scalar(e.val, p, "a number between 0 and 1"); ok {
 			x, err := strconv.ParseFloat(v.Value, 64)
@@ -120,9 +120,10 @@ func (d *decoder) inspection(n *yaml.Node, path string, in *Inspection) {
 		if s := d.fields(e.val, p, "allow", "block_private", "resolve"); s != nil {
 			if v, ok := s["allow"]; ok {
 				if list, ok := d.strList(v.val, join(p, "allow")); ok {
+					items := deref(v.val).Content
 					for i, pat := range list {
 						if msg := checkEgressPattern(pat); msg != "" {
-							d.add(v.val, index(join(p, "allow"), i), "%q: %s", pat, msg)
+							d.add(items[i], index(join(p, "allow"), i), "%q: %s", pat, msg)
 						}
 					}
 					in.EgressAllow = list
@@ -196,12 +197,12 @@ func checkEgressPattern(p string) string {
 	switch {
 	case p == "":
 		return "empty pattern"
+	case strings.Contains(p, "://"):
+		return "a host pattern, not a URL (e.g. api.example.com or *.example.com)"
 	case strings.Contains(p, "/"):
 		if _, err := netip.ParsePrefix(p); err != nil {
 			return "not a CIDR prefix: " + err.Error()
 		}
-	case strings.Contains(p, "://"):
-		return "a host pattern, not a URL (e.g. api.example.com or *.example.com)"
 	case strings.Count(p, "*") > 1 || strings.Contains(p, "*") && !strings.HasPrefix(p, "*."):
 		return "wildcards only as a leading *. (e.g. *.example.com)"
 	}
