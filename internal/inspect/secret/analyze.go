@@ -257,28 +257,6 @@ func maxLen(re *syntax.Regexp) int {
 	return 0
 }
 
-// nullable reports whether re can match the empty string.
-func nullable(re *syntax.Regexp) bool {
-	switch re.Op {
-	case syntax.OpLiteral, syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL, syntax.OpNoMatch:
-		return false
-	case syntax.OpPlus, syntax.OpCapture:
-		return nullable(re.Sub[0])
-	case syntax.OpRepeat:
-		return re.Min == 0 || nullable(re.Sub[0])
-	case syntax.OpConcat:
-		for _, sub := range re.Sub {
-			if !nullable(sub) {
-				return false
-			}
-		}
-		return true
-	case syntax.OpAlternate:
-		return slices.ContainsFunc(re.Sub, nullable)
-	}
-	return true
-}
-
 func hasCapture(re *syntax.Regexp) bool {
 	return re.Op == syntax.OpCapture || slices.ContainsFunc(re.Sub, hasCapture)
 }
@@ -313,51 +291,6 @@ func (s *runeSet) addClass(ranges []rune) {
 	}
 }
 
-// addFirst adds the runes a match of re can start with; ok is false if re is nullable or not
-// understood.
-func (s *runeSet) addFirst(re *syntax.Regexp) bool {
-	switch re.Op {
-	case syntax.OpLiteral:
-		r := re.Rune[0]
-		s.addClass([]rune{r, r})
-		if re.Flags&syntax.FoldCase != 0 {
-			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-				s.addClass([]rune{f, f})
-			}
-		}
-		return true
-	case syntax.OpCharClass:
-		s.addClass(re.Rune)
-		return true
-	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		s.addClass([]rune{0, unicode.MaxRune})
-		return true
-	case syntax.OpCapture, syntax.OpPlus:
-		return s.addFirst(re.Sub[0])
-	case syntax.OpRepeat:
-		return re.Min > 0 && s.addFirst(re.Sub[0])
-	case syntax.OpAlternate:
-		for _, sub := range re.Sub {
-			if !s.addFirst(sub) {
-				return false
-			}
-		}
-		return true
-	case syntax.OpConcat:
-		for _, sub := range re.Sub {
-			switch {
-			case sub.Op == syntax.OpEmptyMatch || sub.Op == syntax.OpWordBoundary || sub.Op == syntax.OpNoWordBoundary:
-				continue // zero-width: the next part starts the match
-			case nullable(sub):
-				return false
-			default:
-				return s.addFirst(sub)
-			}
-		}
-	}
-	return false
-}
-
 // assignment is the shape of gitleaks' generic and semi-generic rules, such as
 //
 //	(?i)[\w.-]{0,50}?(?:access|auth|key|secret|token)(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|:|=>)...
@@ -387,6 +320,9 @@ type step struct {
 
 func wordsStep(words []string) step {
 	st := step{words: words}
+	for b := utf8.RuneSelf; b < len(st.first); b++ {
+		st.first[b] = true // see matchSteps
+	}
 	for _, w := range words {
 		c := w[0]
 		st.first[c] = true
@@ -556,9 +492,18 @@ func matchSteps(text string, i int, steps []step) bool {
 			return false
 		}
 		for _, w := range st.words {
-			if len(text)-i >= len(w) && equalASCIIFold(text[i:i+len(w)], w) &&
-				matchSteps(text, i+len(w), steps[1:]) {
+			if len(text)-i < len(w) {
+				continue
+			}
+			switch equalASCIIFold(text[i:i+len(w)], w) {
+			case foldUnknown:
+				// Under (?i) the regex matches ſ (U+017F) for s and K (U+212A) for k:
+				// leave non-ASCII text to it.
 				return true
+			case foldEqual:
+				if matchSteps(text, i+len(w), steps[1:]) {
+					return true
+				}
 			}
 		}
 		return false
@@ -607,18 +552,27 @@ func (a *assignment) start(text string, kw, from int) int {
 	return s
 }
 
-// equalASCIIFold reports whether s equals the lower-case ASCII w regardless of ASCII case.
-func equalASCIIFold(s, w string) bool {
+const (
+	foldDiffer = iota
+	foldEqual
+	foldUnknown // s has a non-ASCII byte
+)
+
+// equalASCIIFold tells whether s equals the lower-case ASCII w regardless of ASCII case.
+func equalASCIIFold(s, w string) int {
 	for i := 0; i < len(w); i++ {
 		c := s[i]
+		if c >= utf8.RuneSelf {
+			return foldUnknown
+		}
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		if c != w[i] {
-			return false
+			return foldDiffer
 		}
 	}
-	return true
+	return foldEqual
 }
 
 func isASCII(s string) bool {
@@ -628,4 +582,73 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// requiredWords returns strings (ASCII letters lower-cased) one of which every match of re
+// contains, if it finds them: a cheap test that lets a text that has none of them skip re.
+func requiredWords(re *syntax.Regexp) ([]string, bool) {
+	if set, ok := exact(re); ok {
+		if slices.Contains(set, "") {
+			return nil, false
+		}
+		return set, true
+	}
+	switch re.Op {
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredWords(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredWords(re.Sub[0])
+		}
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			set, ok := requiredWords(sub)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, set...)
+		}
+		return all, true
+	case syntax.OpConcat:
+		// Of the parts, and of runs of consecutive parts of finite content, the set whose
+		// shortest string is longest.
+		var best []string
+		consider := func(set []string) {
+			if len(set) > 0 && !slices.Contains(set, "") && shortest(set) > shortest(best) {
+				best = set
+			}
+		}
+		run := []string{""}
+		for _, sub := range re.Sub {
+			if set, ok := exact(sub); ok {
+				if joined, ok := cross(run, set); ok {
+					run = joined
+					consider(run)
+					continue
+				}
+				run = set
+				consider(run)
+				continue
+			}
+			run = []string{""}
+			if set, ok := requiredWords(sub); ok {
+				consider(set)
+			}
+		}
+		return best, best != nil
+	}
+	return nil, false
+}
+
+// shortest returns the fewest bytes in a string of set, 0 for none.
+func shortest(set []string) int {
+	if len(set) == 0 {
+		return 0
+	}
+	n := len(set[0])
+	for _, s := range set[1:] {
+		n = min(n, len(s))
+	}
+	return n
 }

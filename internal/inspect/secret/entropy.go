@@ -9,8 +9,8 @@ import "strings"
 //     `"client_secret": "…"`, `password: …`, `token := "…"`, `Authorization: Bearer …`;
 //   - it is at least minTokenLen characters of the base64, base64url and hex alphabets (with
 //     . and ~), standing alone: quotes, spaces or punctuation around it, not `${…}` or `%…`;
-//   - it looks random: letters and digits or mixed case, and a Shannon entropy above
-//     hexEntropy (hex digits only) or tokenEntropy (bits per character).
+//   - it looks random: letters and digits or mixed case, no file or host name ending, and a
+//     Shannon entropy above hexEntropy (hex digits only) or tokenEntropy (bits per character).
 const (
 	minTokenLen  = 20
 	maxTokenLen  = 4096
@@ -26,7 +26,7 @@ func highEntropy(text string, found []candidate) []candidate {
 			continue
 		}
 		if start, end, ok := assignedToken(text, i); ok && credentialKey(text, i) && looksRandom(text[start:end]) {
-			found = append(found, candidate{Match{HighEntropyRule, start, end}, 2})
+			found = append(found, candidate{Match: Match{HighEntropyRule, start, end}, rank: 2})
 		}
 	}
 	return found
@@ -137,14 +137,18 @@ func credentialKey(text string, op int) bool {
 	case "id", "ids", "name", "names", "type", "types", "url", "uri", "urls", "path", "file",
 		"length", "len", "size", "count", "version", "format", "alias", "endpoint", "expiry",
 		"expires", "expiration", "ttl", "at", "hint", "policy", "header", "field", "label",
-		"mode", "method", "kind", "hash", "prefix", "provider", "store", "env", "ref", "rotation":
-		// key_id, tokenType, secret_name, auth_url, password_policy: about a credential
+		"mode", "method", "kind", "hash", "prefix", "provider", "store", "env", "ref", "rotation",
+		"state", "nonce", "scope", "scopes", "issuer", "iss", "aud", "audience", "alg", "algorithm":
+		// key_id, tokenType, secret_name, auth_url, password_policy, oauth_state: about a
+		// credential, or a value that travels in the open
 		return false
 	case "key", "pass", "pw":
-		// key, client_key, signingKey, DB_PASS
-		return !hasWord(words[:nw], "public", "pub")
+		// key, client_key, signingKey, DB_PASS; but not a key that names a record or a place
+		return !hasWord(words[:nw], "public", "pub", "primary", "foreign", "sort", "partition",
+			"cache", "idempotency", "object", "bucket", "routing", "shard", "row", "index", "lookup",
+			"dedup", "message", "event", "storage", "cursor", "page", "group", "translation", "i18n")
 	}
-	if hasWord(words[:nw], "public", "pub", "author", "authors", "authority", "authored") {
+	if hasWord(words[:nw], "public", "pub", "author", "authors", "authority", "authored", "csrf", "xsrf") {
 		return false
 	}
 	for _, w := range [...]string{
@@ -174,8 +178,15 @@ func isKeyByte(c byte) bool {
 		c == '_' || c == '-' || c == '.'
 }
 
-// looksRandom reports whether a token has the character mix and entropy of a credential.
+// looksRandom reports whether a token has the character mix and entropy of a credential,
+// and is not a file name or host name (ending in a dot and a few lower-case letters).
 func looksRandom(tok string) bool {
+	if dot := strings.LastIndexByte(tok, '.'); dot >= 0 && len(tok)-dot-1 <= 5 && len(tok)-dot > 2 {
+		ext := tok[dot+1:]
+		if strings.Trim(ext, "abcdefghijklmnopqrstuvwxyz") == "" {
+			return false
+		}
+	}
 	var lower, upper, digit bool
 	hex := true
 	for i := 0; i < len(tok); i++ {

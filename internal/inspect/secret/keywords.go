@@ -117,3 +117,15 @@ func (k *keywordIndex) each(text string, fn func(id int32, end int)) {
 		}
 	}
 }
+
+// any reports whether a keyword occurs in text.
+func (k *keywordIndex) any(text string) bool {
+	next, class := k.next, &k.class
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		if s = next[s+int32(class[text[i]])]; s&1 != 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 
 	"github.com/spf13/viper"
@@ -33,8 +34,8 @@ type rule struct {
 	secretGroup int     // 0: the first non-empty capture group, if the regex has any
 	entropy     float64 // the secret's Shannon entropy must exceed this (0: no check)
 	keywords    []string
-	allow       []*config.Allowlist // the config's global allowlists, then the rule's own
-	generic     bool                // a catch-all rule: loses to a specific rule on the same text
+	allow       []*allowlist // the config's global allowlists, then the rule's own
+	generic     bool         // a catch-all rule: loses to a specific rule on the same text
 
 	how   strategy
 	reach int
@@ -76,6 +77,14 @@ func defaultConfig() (cfg config.Config, err error) {
 // file name) and rules that only serve as parts of composite rules.
 func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
 	var rules []rule
+	var global []*allowlist
+	for _, a := range cfg.Allowlists {
+		al, err := newAllowlist(a)
+		if err != nil {
+			return nil, fmt.Errorf("global allowlist: %w", err)
+		}
+		global = append(global, al)
+	}
 	for _, id := range cfg.OrderedRules {
 		r := cfg.Rules[id]
 		if disable[id] || r.Regex == nil || r.Path != nil || r.SkipReport {
@@ -100,8 +109,15 @@ func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
 			secretGroup: r.SecretGroup,
 			entropy:     r.Entropy,
 			keywords:    r.Keywords,
-			allow:       append(append([]*config.Allowlist(nil), cfg.Allowlists...), r.Allowlists...),
+			allow:       slices.Clip(global),
 			generic:     strings.Contains(id, "generic"),
+		}
+		for _, a := range r.Allowlists {
+			al, err := newAllowlist(a)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: allowlist: %w", id, err)
+			}
+			rl.allow = append(rl.allow, al)
 		}
 		if err := rl.plan(); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", id, err)
@@ -176,36 +192,84 @@ func (r *rule) secretOf(m []int) (start, end int) {
 	return m[0], m[1]
 }
 
-// allowed reports whether one of the rule's allowlists excuses the finding, as gitleaks
+// allowlist is a gitleaks allowlist as it applies to a text without a commit or a path.
+type allowlist struct {
+	and     bool   // every condition must hold, not one
+	target  string // what the regexes test: "" the secret, "match" or "line"
+	regexes []guardedRegexp
+	stop    *config.Allowlist // for its stop words, if it has any
+	never   bool              // it has a commit or path condition that must hold
+}
+
+// guardedRegexp is a regex with a cheap test that a string must pass to match it: contain
+// one of its required words.
+type guardedRegexp struct {
+	re    *regexp.Regexp
+	guard *keywordIndex // nil: none
+}
+
+func newAllowlist(a *config.Allowlist) (*allowlist, error) {
+	al := &allowlist{
+		and:    a.MatchCondition == config.AllowlistMatchAnd,
+		target: a.RegexTarget,
+		never:  a.MatchCondition == config.AllowlistMatchAnd && (len(a.Commits) > 0 || len(a.Paths) > 0),
+	}
+	if len(a.StopWords) > 0 {
+		al.stop = a
+	}
+	for _, x := range a.Regexes {
+		re, err := regexp.Compile(x.String())
+		if err != nil {
+			return nil, err
+		}
+		g := guardedRegexp{re: re}
+		if tree, err := syntax.Parse(x.String(), syntax.Perl); err == nil {
+			if words, ok := requiredWords(tree); ok {
+				g.guard, _ = newKeywordIndex(words) // none if a word is not ASCII
+			}
+		}
+		al.regexes = append(al.regexes, g)
+	}
+	return al, nil
+}
+
+func (a *allowlist) regexAllows(s string) bool {
+	for _, g := range a.regexes {
+		if (g.guard == nil || g.guard.any(s)) && g.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *allowlist) stopWordIn(secret string) bool {
+	if a.stop == nil {
+		return false
+	}
+	ok, _ := a.stop.ContainsStopWord(secret)
+	return ok
+}
+
+// allowed reports whether one of the rule's allowlists excuses a finding, as gitleaks
 // decides it for a fragment without a commit or a path.
 func (r *rule) allowed(secret, match, line string) bool {
 	for _, a := range r.allow {
 		target := secret
-		switch a.RegexTarget {
+		switch a.target {
 		case "match":
 			target = match
 		case "line":
 			target = line
 		}
-		if a.MatchCondition == config.AllowlistMatchAnd {
-			// Every condition must hold; a commit or path condition cannot.
-			if len(a.Commits) > 0 || len(a.Paths) > 0 || len(a.Regexes) == 0 && len(a.StopWords) == 0 {
-				continue
+		switch {
+		case a.never:
+		case a.and:
+			if (len(a.regexes) > 0 || a.stop != nil) &&
+				(len(a.regexes) == 0 || a.regexAllows(target)) &&
+				(a.stop == nil || a.stopWordIn(secret)) {
+				return true
 			}
-			if len(a.Regexes) > 0 && !a.RegexAllowed(target) {
-				continue
-			}
-			if len(a.StopWords) > 0 {
-				if ok, _ := a.ContainsStopWord(secret); !ok {
-					continue
-				}
-			}
-			return true
-		}
-		if a.RegexAllowed(target) {
-			return true
-		}
-		if ok, _ := a.ContainsStopWord(secret); ok {
+		case a.regexAllows(target) || a.stopWordIn(secret):
 			return true
 		}
 	}

@@ -116,7 +116,7 @@ func (d *Detector) Scan(text string) []Match {
 	if d.entropy {
 		found = highEntropy(text, found)
 	}
-	return resolve(found)
+	return resolve(text, found)
 }
 
 // scanHuge is Scan for a text too long for the offsets in hits: it runs every rule whose
@@ -138,7 +138,7 @@ func (d *Detector) scanHuge(text string) []Match {
 	if d.entropy {
 		found = highEntropy(text, found)
 	}
-	return resolve(found)
+	return resolve(text, found)
 }
 
 // hits returns where each rule's keywords occur in text, as rule index<<32 | offset, sorted.
@@ -156,7 +156,9 @@ func (d *Detector) hits(text string) []uint64 {
 
 type candidate struct {
 	Match
-	rank int // 0 specific rule, 1 generic rule, 2 entropy check
+	rank   int   // 0 specific rule, 1 generic rule, 2 entropy check
+	rule   *rule // nil for the entropy check
+	ms, me int   // the rule's match, for its allowlists
 }
 
 // search calls yield with the submatch indices of each of the rule's matches in text. hits
@@ -208,8 +210,9 @@ func (r *rule) searchWhole(text string, yield func(m []int)) {
 	}
 }
 
-// check adds the match m (submatch indices of the rule's regex in text) unless gitleaks would
-// drop it: an empty secret, too little entropy, or an allowlist.
+// check adds the match m (submatch indices of the rule's regex in text) to found unless
+// gitleaks would drop it for an empty secret or too little entropy. Its allowlists are left
+// to resolve, which need not ask them about a match that loses anyway.
 func (r *rule) check(text string, m []int, found []candidate) []candidate {
 	ms, me := m[0], m[1]
 	for ms < me && text[ms] == '\n' {
@@ -223,18 +226,14 @@ func (r *rule) check(text string, m []int, found []candidate) []candidate {
 	if ss < 0 || se <= ss {
 		return found
 	}
-	secret := text[ss:se]
-	if r.entropy != 0 && entropy(secret) <= r.entropy {
-		return found
-	}
-	if len(r.allow) > 0 && r.allowed(secret, text[ms:me], lineOf(text, ms, me)) {
+	if r.entropy != 0 && entropy(text[ss:se]) <= r.entropy {
 		return found
 	}
 	rank := 0
 	if r.generic {
 		rank = 1
 	}
-	return append(found, candidate{Match{r.id, ss, se}, rank})
+	return append(found, candidate{Match: Match{r.id, ss, se}, rank: rank, rule: r, ms: ms, me: me})
 }
 
 // runesBefore returns the offset n runes before p in text, or 0.
@@ -263,9 +262,10 @@ func lineOf(text string, start, end int) string {
 	return text[ls:le]
 }
 
-// resolve keeps non-overlapping candidates, preferring a lower rank, then the longer secret,
-// then the earlier one, and returns them sorted by Start.
-func resolve(found []candidate) []Match {
+// resolve keeps the candidates that no allowlist excuses and that do not overlap a
+// candidate kept before them, in order of preference: a lower rank, then the longer secret,
+// then the earlier one. It returns them sorted by Start.
+func resolve(text string, found []candidate) []Match {
 	if len(found) == 0 {
 		return nil
 	}
@@ -279,9 +279,14 @@ func resolve(found []candidate) []Match {
 	})
 	kept := make([]Match, 0, len(found))
 	for _, c := range found {
-		if !overlaps(kept, c.Match) {
-			kept = append(kept, c.Match)
+		if overlaps(kept, c.Match) {
+			continue
 		}
+		if r := c.rule; r != nil && len(r.allow) > 0 &&
+			r.allowed(text[c.Start:c.End], text[c.ms:c.me], lineOf(text, c.ms, c.me)) {
+			continue
+		}
+		kept = append(kept, c.Match)
 	}
 	slices.SortFunc(kept, func(a, b Match) int { return cmp.Compare(a.Start, b.Start) })
 	return kept

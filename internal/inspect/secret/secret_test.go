@@ -6,8 +6,11 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/zricethezav/gitleaks/v8/config"
 )
 
 // Fake secrets of the right shapes, put together at run time so that no scanner mistakes
@@ -91,6 +94,10 @@ func TestScan(t *testing.T) {
 		{"aws documentation key", "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", nil},
 		{"placeholders", `password = "${DB_PASSWORD}"` + "\napi_key: {{ .Values.apiKey }}\ntoken=%TOKEN%", nil},
 		{"key about a credential", `{"api_key_id": "` + fakeBase64 + `", "token_type": "Bearer", "public_key": "` + fakeBase64 + `"}`, nil},
+		{"paths and hosts", `{"object_key": "uploads/2024/03/Q1-report-v2.pdf", "api_key_file": "/etc/keys/prod-7f3a9c.json", ` +
+			`"auth_host": "auth-7f3a9c2e.eu-west-1.example.com", "secret": "s3://bucket-7f3a/backups/2024-03-14.tar.gz"}`, nil},
+		{"oauth redirect", "https://app.example.com/callback?state=af0ifjsldkjXk2&code=SplxlOBeZQQYbYS6WxSbIA&" +
+			"session_state=b3f2c1a4-7d8e-4f9a-8b6c-1e2d3f4a5b6c", nil},
 		{"calendar entry", "BEGIN:VEVENT\nUID:040000008200E00074C5B7101A82E00800000000\nDTSTART:20250314T100000Z\n" +
 			"SUMMARY:Access review\nORGANIZER:mailto:ops@example.org\nEND:VEVENT", nil},
 		{"empty", "", nil},
@@ -132,6 +139,24 @@ func TestScanEntropyOff(t *testing.T) {
 	if got := d.Scan(text); !slices.Equal(got, want) {
 		t.Errorf("Scan =\n%swant\n%s", show(text, got), show(text, want))
 	}
+}
+
+func TestScanConcurrent(t *testing.T) {
+	d := newDetector(t, Options{Entropy: true})
+	text := mixedText(8 << 10)
+	want := d.Scan(text)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				if got := d.Scan(text); !slices.Equal(got, want) {
+					t.Errorf("concurrent Scan = %v, want %v", got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestRules(t *testing.T) {
@@ -293,6 +318,86 @@ func generate(re *syntax.Regexp, rnd *rand.Rand) string {
 	return b.String()
 }
 
+// TestAllowlists checks that the allowlists, with their required-word guards, decide as
+// gitleaks' own do, on strings made from the allowlists' and the rules' regexes.
+func TestAllowlists(t *testing.T) {
+	cfg, err := defaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDetector(t, Options{})
+	rnd := rand.New(rand.NewPCG(3, 4))
+	checked := 0
+	for i := range d.rules {
+		r := &d.rules[i]
+		lists := append(slices.Clone(cfg.Allowlists), cfg.Rules[r.id].Allowlists...)
+		var samples []string
+		for _, a := range lists {
+			for _, x := range a.Regexes {
+				tree, err := syntax.Parse(x.String(), syntax.Perl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 20 {
+					samples = append(samples, generate(tree, rnd))
+				}
+			}
+			for _, w := range a.StopWords[:min(len(a.StopWords), 20)] {
+				samples = append(samples, "x9"+w+"Q")
+			}
+		}
+		tree, err := syntax.Parse(r.re.String(), syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 20 {
+			samples = append(samples, generate(tree, rnd))
+		}
+		for _, x := range samples {
+			for _, smt := range [][3]string{{x, x, x}, {x, "key = " + x, "\tkey = " + x + " // ok"}, {"s3cr3t", x, x}} {
+				checked++
+				if got, want := r.allowed(smt[0], smt[1], smt[2]), gitleaksAllowed(lists, smt[0], smt[1], smt[2]); got != want {
+					t.Errorf("%s: allowed(%q, %q, %q) = %v, gitleaks says %v", r.id, smt[0], smt[1], smt[2], got, want)
+				}
+			}
+		}
+	}
+	t.Logf("%d checks", checked)
+}
+
+// gitleaksAllowed is gitleaks' decision (detect.checkFindingAllowed) for a finding in a
+// fragment without a commit or a path.
+func gitleaksAllowed(lists []*config.Allowlist, secret, match, line string) bool {
+	for _, a := range lists {
+		target := secret
+		switch a.RegexTarget {
+		case "match":
+			target = match
+		case "line":
+			target = line
+		}
+		regexAllowed := a.RegexAllowed(target)
+		stop, _ := a.ContainsStopWord(secret)
+		if a.MatchCondition != config.AllowlistMatchAnd {
+			if regexAllowed || stop {
+				return true
+			}
+			continue
+		}
+		all := len(a.Commits) == 0 && len(a.Paths) == 0 // neither can hold without them
+		if len(a.Regexes) > 0 {
+			all = all && regexAllowed
+		}
+		if len(a.StopWords) > 0 {
+			all = all && stop
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
 func TestKeywordIndex(t *testing.T) {
 	words := []string{"he", "she", "his", "hers", "key", "ey", "s.", "akia"}
 	k, err := newKeywordIndex(words)
@@ -330,7 +435,8 @@ func TestEntropyKeys(t *testing.T) {
 		"passphrase": true, "session_id": false, "sessionId": false, "key_id": false, "tokenType": false,
 		"secret_name": false, "auth_url": false, "password_policy": false, "public_key": false,
 		"author": false, "commit": false, "sha": false, "id": false, "uuid": false, "etag": false,
-		"monkey": false, "data": false, "href": false,
+		"monkey": false, "data": false, "href": false, "oauth_state": false, "csrfToken": false,
+		"object_key": false, "primaryKey": false, "license_key": true, "sessionid": true,
 	} {
 		text := key + "=x"
 		if got := credentialKey(text, len(key)); got != want {
