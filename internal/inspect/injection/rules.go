@@ -108,6 +108,9 @@ func ruleSpecs() []ruleSpec {
 		// Markdown images and links that carry data to a third party.
 		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s]{0,300}\)|!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*(\{|%7b|\$\{|\[)[^)\s]*\)`, strong, allKinds, 0, 700},
 		{"markdown-exfiltration", "url|link|image|query string", `\b(append|add|include|insert|encode|put)\w*\s+[^.\n]{0,60}\b(to|in|into)\s+(the\s+|this\s+|a\s+)?(url|link|image|query\s+string)\b`, medium, allKinds, 120, 40},
+		// Instructions about the reader's own answer ("misspell every word in your reply"): a
+		// document has no business shaping the response of whoever reads it.
+		{"output-manipulation", "your response|your answer|your reply|your summary|your output|your responses|your answers|your replies", `\b((in|to|into|throughout|within)\s+(each\s+of\s+|all\s+of\s+)?your\s+(response|answer|reply|summary|output)s?|(at\s+the\s+(end|beginning|start)\s+of|end|begin|start|conclude|finish)\s+your\s+(response|answer|reply|summary|output)s?|your\s+(response|answer|reply|summary|output)s?\s+(should|must|needs?\s+to|has\s+to|will)\b)`, medium, KindResult | KindDescription, 60, 40},
 		// Urgency and imperative pressure: alone never enough.
 		{"pressure", "you must|important that|critical that|essential that|vital that|immediately|mandatory|required to|!!!", `(\b(you\s+must|it\s+is\s+(very\s+|extremely\s+|absolutely\s+)?(important|critical|essential|vital)\s+that\s+you|immediately|mandatory|required\s+to)\b|!!!)`, weak, allKinds, 60, 60},
 		// Descriptions: a description that instructs the model is poisoned.
