@@ -104,6 +104,9 @@ func New(words []string) (*Index, error) {
 	return k, nil
 }
 
+// Len returns the length of keyword id.
+func (k *Index) Len(id int32) int { return len(k.words[id]) }
+
 // Each calls fn with the keyword id and end offset of every keyword occurrence in text.
 func (k *Index) Each(text string, fn func(id int32, end int)) {
 	next, class := k.next, &k.class

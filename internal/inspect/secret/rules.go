@@ -2,6 +2,7 @@ package secret
 
 import (
 	"fmt"
+	"gatehouse/internal/inspect/keywords"
 	"math"
 	"regexp"
 	"regexp/syntax"
@@ -205,7 +206,7 @@ type allowlist struct {
 // one of its required words.
 type guardedRegexp struct {
 	re    *regexp.Regexp
-	guard *keywordIndex // nil: none
+	guard *keywords.Index // nil: none
 }
 
 func newAllowlist(a *config.Allowlist) (*allowlist, error) {
@@ -225,7 +226,7 @@ func newAllowlist(a *config.Allowlist) (*allowlist, error) {
 		g := guardedRegexp{re: re}
 		if tree, err := syntax.Parse(x.String(), syntax.Perl); err == nil {
 			if words, ok := requiredWords(tree); ok {
-				g.guard, _ = newKeywordIndex(words) // none if a word is not ASCII
+				g.guard, _ = keywords.New(words) // none if a word is not ASCII
 			}
 		}
 		al.regexes = append(al.regexes, g)
@@ -235,7 +236,7 @@ func newAllowlist(a *config.Allowlist) (*allowlist, error) {
 
 func (a *allowlist) regexAllows(s string) bool {
 	for _, g := range a.regexes {
-		if (g.guard == nil || g.guard.any(s)) && g.re.MatchString(s) {
+		if (g.guard == nil || g.guard.Any(s)) && g.re.MatchString(s) {
 			return true
 		}
 	}

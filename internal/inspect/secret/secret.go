@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"gatehouse/internal/inspect/keywords"
 	"math"
 	"slices"
 	"strings"
@@ -30,7 +31,7 @@ const HighEntropyRule = "high-entropy-string"
 // Detector finds secrets in text. It is safe for concurrent use.
 type Detector struct {
 	rules    []rule
-	keywords *keywordIndex
+	keywords *keywords.Index
 	kwRules  [][]uint32 // keyword id → the rules it triggers
 	entropy  bool
 }
@@ -75,7 +76,7 @@ func New(opts Options) (*Detector, error) {
 			}
 		}
 	}
-	if d.keywords, err = newKeywordIndex(words); err != nil {
+	if d.keywords, err = keywords.New(words); err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
 	return d, nil
@@ -123,7 +124,7 @@ func (d *Detector) Scan(text string) []Match {
 // keywords occur over the whole text.
 func (d *Detector) scanHuge(text string) []Match {
 	on := make([]bool, len(d.rules))
-	d.keywords.each(text, func(id int32, _ int) {
+	d.keywords.Each(text, func(id int32, _ int) {
 		for _, r := range d.kwRules[id] {
 			on[r] = true
 		}
@@ -144,8 +145,8 @@ func (d *Detector) scanHuge(text string) []Match {
 // hits returns where each rule's keywords occur in text, as rule index<<32 | offset, sorted.
 func (d *Detector) hits(text string) []uint64 {
 	var hits []uint64
-	d.keywords.each(text, func(id int32, end int) {
-		start := uint64(end - len(d.keywords.words[id]))
+	d.keywords.Each(text, func(id int32, end int) {
+		start := uint64(end - d.keywords.Len(id))
 		for _, r := range d.kwRules[id] {
 			hits = append(hits, uint64(r)<<32|start)
 		}
