@@ -159,7 +159,7 @@ func (g *Gateway) inspectJSON(ctx context.Context, in *Inspection, env *Envelope
 		// Text the gateway cannot read is text it cannot vouch for.
 		return nil, &Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("%s could not be inspected: not valid JSON", where), Cause: err}
 	}
-	g.noteFindings(env, all, secrets)
+	g.noteFindings(env, all, secrets, kind != inspect.KindDescription)
 	if refuse != "" {
 		return nil, g.inspectionRefusal(env, refuse, refused, where, "")
 	}
@@ -179,7 +179,10 @@ func isDescriptionPath(path []string) bool {
 // noteFindings keeps what inspection found: on the envelope for the audit record (with the
 // secrets' values, so that they are never written clear), and in the session's history for
 // policy conditions.
-func (g *Gateway) noteFindings(env *Envelope, fs []inspect.Finding, secrets []string) {
+//
+// Findings in definitions (lists) stay out of the history: they say what an upstream
+// offers, not what this session read.
+func (g *Gateway) noteFindings(env *Envelope, fs []inspect.Finding, secrets []string, history bool) {
 	if len(fs) == 0 {
 		return
 	}
@@ -193,13 +196,16 @@ func (g *Gateway) noteFindings(env *Envelope, fs []inspect.Finding, secrets []st
 	}
 	target.Secrets = append(target.Secrets, secrets...)
 	s := env.Session
+	s.logger.Warn("inspection findings", "method", env.Method, "server", env.Server, "name", env.Name, "findings", labels)
+	if !history {
+		return
+	}
 	s.mu.Lock()
 	for _, l := range labels {
 		typ, _, _ := strings.Cut(l, ":")
 		s.history.Findings = addOnce(addOnce(s.history.Findings, typ), l)
 	}
 	s.mu.Unlock()
-	s.logger.Warn("inspection findings", "method", env.Method, "server", env.Server, "name", env.Name, "findings", labels)
 }
 
 func addOnce(list []string, s string) []string {
