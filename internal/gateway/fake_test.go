@@ -36,6 +36,7 @@ type fakeServer struct {
 	tools           []string
 	prompts         []string
 	resources       []string // URIs
+	descriptions    map[string]string // tool descriptions, by name
 	pageSize        int      // 0: everything on one page
 	// related makes messages sent during a call carry the call's id as "related" (like
 	// Streamable HTTP); otherwise related is nil (like stdio).
@@ -304,6 +305,9 @@ func (c *fakeConn) serve(m *jsonrpc.Message) {
 		c.reply(m, `{}`)
 	case "tools/list":
 		c.list(m, "tools", f.tools, func(n string) string {
+			if d, ok := f.descriptions[n]; ok {
+				return fmt.Sprintf(`{"name":%q,"description":%q,"inputSchema":{"type":"object"}}`, n, d)
+			}
 			return fmt.Sprintf(`{"name":%q,"inputSchema":{"type":"object"},"x-extra":{"k":1}}`, n)
 		})
 	case "prompts/list":
