@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 )
 
@@ -65,9 +66,15 @@ func Strong(m Match) bool { return m.boost >= strong }
 const descriptionMargin = 2.0
 
 type scratch struct {
-	wsum []float32
-	cnt  []int32
-	segs []Segment
+	marks []mark
+	segs  []Segment
+}
+
+// mark holds the running sums of weight and feature count before the run starting at pos.
+type mark struct {
+	pos int
+	w   float32
+	c   int32
 }
 
 // Result is the verdict on one text.
@@ -88,28 +95,29 @@ func (d *Detector) Score(lower string, kind Kind) Result {
 	sc := d.scratch.Get().(*scratch)
 	defer d.scratch.Put(sc)
 	res.Matches = scan(d.rules, lower, kind, nil)
-	// One walk: the weight sum and feature count up to each offset; a segment's logit
-	// is then two subtractions.
-	n := len(lower) + 1
-	if cap(sc.wsum) < n {
-		sc.wsum, sc.cnt = make([]float32, n), make([]int32, n)
-	}
-	wsum, cnt := sc.wsum[:n], sc.cnt[:n]
-	clear(wsum)
-	clear(cnt)
+	// One walk: running sums of weight and feature count at the start of every run of
+	// non-space bytes; a segment's logit is then two lookups and a subtraction.
 	w := d.model.W
-	walkFeatures(lower, func(end int, b uint32) {
-		wsum[end] += w[b]
-		cnt[end]++
+	var sum float32
+	var count int32
+	marks := sc.marks[:0]
+	walkFeatures(lower, func(_ int, b uint32) {
+		sum += w[b]
+		count++
+	}, func(start int) {
+		marks = append(marks, mark{start, sum, count})
 	})
-	for i := 1; i < n; i++ {
-		wsum[i] += wsum[i-1]
-		cnt[i] += cnt[i-1]
+	marks = append(marks, mark{len(lower) + 1, sum, count})
+	sc.marks = marks
+	at := func(off int) mark { // the sums of the features that end at or before off
+		i := sort.Search(len(marks), func(i int) bool { return marks[i].pos >= off })
+		return marks[i]
 	}
 	sc.segs = Segments(sc.segs[:0], lower)
 	best := -1e9
 	for _, sg := range sc.segs {
-		z := d.model.Bias + (wsum[sg.End]-wsum[sg.Start])*norm(int(cnt[sg.End]-cnt[sg.Start]))
+		a, b := at(sg.Start), at(sg.End)
+		z := d.model.Bias + (b.w-a.w)*norm(int(b.c-a.c))
 		add, floor := boost(res.Matches, sg)
 		zz := max(float64(z)+add, floor)
 		if zz > best {

@@ -14,9 +14,11 @@ const Dims = 1 << 18
 // counts as a word), and character 4-grams with runs of spaces collapsed to one, which keep
 // misspellings and run-together words visible. A feature that occurs twice counts twice.
 //
-// Scoring sums the weights of the features that end inside a segment (prefix sums over the
-// offsets), so a text is walked once however many segments overlap.
-func walkFeatures(s string, fn func(end int, bucket uint32)) {
+// Every feature ends inside the run of non-space bytes it comes from (token reports where
+// each run starts, before its features). Segments start and end at whitespace, so scoring
+// keeps running sums at the start of each run and a segment's sum is a difference of two
+// of them: a text is walked once however many segments overlap.
+func walkFeatures(s string, fn func(end int, bucket uint32), token func(start int)) {
 	var prev uint64
 	havePrev := false
 	var win uint32 // the last four bytes of the character pass
@@ -27,6 +29,9 @@ func walkFeatures(s string, fn func(end int, bucket uint32)) {
 			continue
 		}
 		// A run of non-space bytes: words and symbol runs inside it, then its 4-grams.
+		if token != nil {
+			token(i)
+		}
 		j := i
 		for j < len(s) && !isSpace(s[j]) {
 			j++
@@ -90,7 +95,7 @@ func charGram(win uint32) uint32 {
 // features returns the buckets of s (with repeats) and the value each carries, so that
 // the vector has unit length (or less, for texts shorter than minFeatures).
 func features(dst []uint32, s string) ([]uint32, float32) {
-	walkFeatures(s, func(_ int, b uint32) { dst = append(dst, b) })
+	walkFeatures(s, func(_ int, b uint32) { dst = append(dst, b) }, nil)
 	return dst, norm(len(dst))
 }
 
