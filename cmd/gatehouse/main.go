@@ -30,6 +30,8 @@ Usage:
   gatehouse keys create|list|revoke  manage API keys (see gatehouse keys)
   gatehouse audit pubkey|verify|query  the audit trail (see gatehouse audit)
   gatehouse inspect score|eval|train  content inspection (see gatehouse inspect)
+  gatehouse pin --config FILE        write the lock file from what the upstreams offer now
+  gatehouse pins list|diff|approve|reject --config FILE  pinned definitions and pending changes
   gatehouse version                  print the version
 `
 
@@ -58,6 +60,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return auditCmd(rest, stdout, stderr)
 	case "inspect":
 		return inspectCmd(rest, stdin, stdout, stderr)
+	case "pin":
+		return pinCmd(rest, stdout, stderr)
+	case "pins":
+		return pinsCmd(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", app.Version)
 		return 0

@@ -46,6 +46,9 @@ type App struct {
 	// forwarders deliver audit records to their sinks until stopForward is called.
 	stopForward context.CancelFunc
 	forwardWG   sync.WaitGroup
+	// the definitions re-check runs until stopRecheck is called.
+	stopRecheck context.CancelFunc
+	recheckWG   sync.WaitGroup
 }
 
 // New builds the gateway from cfg. Upstreams are not contacted until Start.
@@ -121,7 +124,21 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 	} else {
 		logger.Warn("content inspection is OFF (inspection.enabled: false)")
 	}
+	pins, err := OpenPins(cfg)
+	if err != nil {
+		if parts.auditor != nil {
+			parts.auditor.Close()
+			parts.store.Close()
+		}
+		return nil, fmt.Errorf("integrity: %w", err)
+	}
+	if pins == nil {
+		logger.Warn("tool integrity is OFF (integrity.mode: off): definitions are not pinned")
+	} else {
+		logger.Info("tool integrity", "mode", cfg.Integrity.Mode, "pins", PinsPath(cfg), "lock_file", cfg.Integrity.LockFile)
+	}
 	gw, err := gateway.New(gateway.Options{
+		Pins:          pins,
 		Inspection:    insp,
 		Policy:        pol,
 		Audit:         parts.auditor,
@@ -300,10 +317,15 @@ func (a *App) Start() {
 		}
 	}
 	a.gw.Start()
+	a.startRecheck()
 }
 
 // Close stops everything.
 func (a *App) Close() error {
+	if a.stopRecheck != nil {
+		a.stopRecheck()
+		a.recheckWG.Wait()
+	}
 	if a.stopForward != nil {
 		a.stopForward()
 		a.forwardWG.Wait()

@@ -39,6 +39,9 @@ type Config struct {
 	// Inspection configures content inspection (on by default).
 	Inspection Inspection
 
+	// Integrity configures pinned definitions (trust on first use by default).
+	Integrity Integrity
+
 	// Upstreams are the MCP servers behind the gateway. At least one is required; names are
 	// unique, match ^[a-z0-9][a-z0-9-]*$ and do not contain the gateway separator.
 	Upstreams []Upstream

@@ -14,7 +14,7 @@ import (
 
 // Key lists per section, in reference.yaml order.
 func topKeys() []string {
-	return []string{"listen", "limits", "log", "gateway", "data_dir", "auth", "identity", "policy", "audit", "inspection", "upstreams"}
+	return []string{"listen", "limits", "log", "gateway", "data_dir", "auth", "identity", "policy", "audit", "inspection", "integrity", "upstreams"}
 }
 
 func listenKeys() []string {
@@ -95,6 +95,10 @@ func (d *decoder) config(root *yaml.Node, cfg *Config) {
 	cfg.Audit.Enabled = true
 	if e, ok := f["audit"]; ok {
 		d.audit(e.val, "audit", &cfg.Audit)
+	}
+	cfg.Integrity = defaultIntegrity(d.dir)
+	if e, ok := f["integrity"]; ok {
+		d.integrity(e.val, "integrity", &cfg.Integrity)
 	}
 	cfg.Inspection = defaultInspection()
 	if e, ok := f["inspection"]; ok {

@@ -148,6 +148,9 @@ func (g *Gateway) forwardNamed(ctx context.Context, s *Session, msg *jsonrpc.Mes
 		}
 		return nil, errorf(jsonrpc.CodeInvalidParams, "unknown %s %q: names have the form <server>%s<name>", kind, name, g.sep)
 	}
+	if err := g.pinnedForCall(ctx, s, st, srv, msg.Method, local); err != nil {
+		return nil, err
+	}
 	params := jsonrpc.SetMember(msg.Params, "name", jsonrpc.Quote(local))
 	return g.forward(ctx, s, msg, st, srv, local, params)
 }

@@ -35,9 +35,9 @@ type fakeServer struct {
 	caps            string // raw capabilities JSON; "" means tools+prompts+resources
 	tools           []string
 	prompts         []string
-	resources       []string // URIs
+	resources       []string          // URIs
 	descriptions    map[string]string // tool descriptions, by name
-	pageSize        int      // 0: everything on one page
+	pageSize        int               // 0: everything on one page
 	// related makes messages sent during a call carry the call's id as "related" (like
 	// Streamable HTTP); otherwise related is nil (like stdio).
 	related bool

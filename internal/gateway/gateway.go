@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"gatehouse/internal/integrity"
 	"sync/atomic"
 
 	"context"
@@ -57,6 +58,8 @@ type Options struct {
 	AuditFailOpen bool
 	// Inspection inspects content; nil inspects nothing.
 	Inspection *Inspection
+	// Pins holds the approved definitions; nil pins nothing.
+	Pins *integrity.Store
 	// ParkTTL bounds how long a call parked for a stateless client's input_required round
 	// waits for the client's retry; 0 means 5 minutes.
 	ParkTTL time.Duration
@@ -74,6 +77,7 @@ type Gateway struct {
 	pipe          *Pipeline
 	pol           atomic.Pointer[policy.Policy]
 	insp          atomic.Pointer[Inspection]
+	pins          *integrity.Store // nil: definitions are not pinned
 	audit         *audit.Auditor
 	auditFailOpen bool
 	cursorKey     []byte
@@ -140,6 +144,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.pol.Store(pol)
 	g.insp.Store(opts.Inspection)
+	g.pins = opts.Pins
 	g.audit, g.auditFailOpen = opts.Audit, opts.AuditFailOpen
 	g.pipe = newPipeline(g)
 	g.ctx, g.cancel = context.WithCancel(context.Background())

@@ -185,6 +185,15 @@ func (g *Gateway) page(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 		pr.err = err
 		return pr
 	}
+	// Pins are checked on the definitions as the upstream sent them, before any stage
+	// changes them.
+	var withheld map[string]bool
+	if resp.Result != nil {
+		if withheld, err = g.checkPins(ctx, s, srv, kind, resp.Result); err != nil {
+			pr.err = err
+			return pr
+		}
+	}
 	out, err := g.respondMsg(ctx, s, msg, srv, "", resp, nil)
 	if err != nil {
 		pr.err = err
@@ -199,7 +208,11 @@ func (g *Gateway) page(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 	var templates []*uritemplate.Template
 	var uris []string
 	pol := g.Policy()
+	ik, _ := pinKind(kind)
 	err = jsonrpc.EachElement(items, func(it []byte) bool {
+		if withheld[definitionName(ik, it)] {
+			return true // not the approved definition: withheld until an administrator decides
+		}
 		if !g.listable(pol, s, srv, kind, it) {
 			return true // the identity may not use it, so it does not see it
 		}

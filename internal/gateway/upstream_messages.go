@@ -154,7 +154,16 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 			}
 		}
 	case "notifications/tools/list_changed", "notifications/prompts/list_changed", "notifications/resources/list_changed":
-		for _, sess := range g.sessionsOf(l) {
+		sessions := g.sessionsOf(l)
+		if g.pins != nil && len(sessions) > 0 {
+			// Check the new definitions at once, through a session that sees them, before
+			// any client lists them.
+			lk := map[string]listKind{"notifications/tools/list_changed": listTools, "notifications/prompts/list_changed": listPrompts,
+				"notifications/resources/list_changed": listTemplates}[m.Method]
+			sess := sessions[0]
+			go g.relist(sess.ctx, sess, nil, l.srv, lk)
+		}
+		for _, sess := range sessions {
 			g.deliver(sess, l, m, m.Raw, nil)
 		}
 	case "notifications/resources/updated":

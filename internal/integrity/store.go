@@ -66,6 +66,7 @@ type Store struct {
 	lock     map[string]Pin
 	stamp    string // size and mtime of the files as loaded
 	lastStat time.Time
+	seen     map[string]string // key → digest of the definition last seen (this process)
 }
 
 const reloadEvery = 500 * time.Millisecond
@@ -209,6 +210,12 @@ func (s *Store) Observe(defs []Definition, now time.Time) (allowed map[string]bo
 	}
 	allowed = make(map[string]bool, len(items))
 	s.mu.Lock()
+	if s.seen == nil {
+		s.seen = map[string]string{}
+	}
+	for _, it := range items {
+		s.seen[it.key] = it.dig
+	}
 	if err := s.reloadLocked(false); err != nil {
 		s.mu.Unlock()
 		return nil, nil, err
@@ -272,17 +279,18 @@ func (s *Store) Observe(defs []Definition, now time.Time) (allowed map[string]bo
 	return allowed, events, err
 }
 
-// Allowed says whether the definition last seen for key is pinned as it is (false when it
-// is pending or was never pinned).
+// Allowed says whether the definition this process last saw for key is pinned as it was
+// seen; known is false when this process has not seen it yet (list it first).
 func (s *Store) Allowed(key string) (allowed, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_ = s.reloadLocked(false)
-	if _, ok := s.st.Pending[key]; ok {
-		return false, true
+	dig, known := s.seen[key]
+	if !known {
+		return false, false
 	}
-	_, pinned := s.pinsLocked()[key]
-	return pinned, pinned
+	p, pinned := s.pinsLocked()[key]
+	return pinned && p.Digest == dig, true
 }
 
 // PendingItem is one entry of List.

@@ -56,6 +56,9 @@ func TestTOFU(t *testing.T) {
 	if a, known := s.Allowed("a/tool/echo"); a || !known {
 		t.Error("a pending definition is allowed")
 	}
+	if _, known := s.Allowed("a/tool/never"); known {
+		t.Error("a definition never seen is known")
+	}
 	// Another process (the command line) sees the same file.
 	cli, _ := Open(ModeTOFU, filepath.Join(dir, "pins.json"), "")
 	items := cli.PendingItems()
@@ -73,9 +76,15 @@ func TestTOFU(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(reloadEvery + 50*time.Millisecond)
+	if a, _ := s.Allowed("a/tool/echo"); !a {
+		t.Error("an approved definition is not allowed")
+	}
 	ok, ev, _ = s.Observe(batch, now)
 	if !ok["a/tool/echo"] || ok["a/tool/extra"] || len(ev) != 0 {
 		t.Fatalf("after approve/reject: %v %+v", ok, ev)
+	}
+	if a, _ := s.Allowed("a/tool/extra"); a {
+		t.Error("a rejected definition is allowed")
 	}
 	// A server seen for the first time is pinned on first use, whatever others have.
 	if ok, _, _ := s.Observe([]Definition{def("b", "x", "X.")}, now); !ok["b/tool/x"] {
