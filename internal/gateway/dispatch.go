@@ -151,6 +151,9 @@ func (g *Gateway) forwardNamed(ctx context.Context, s *Session, msg *jsonrpc.Mes
 	if err := g.pinnedForCall(ctx, s, st, srv, msg.Method, local); err != nil {
 		return nil, err
 	}
+	if err := g.poisonedForCall(srv, msg.Method, local); err != nil {
+		return nil, err
+	}
 	params := jsonrpc.SetMember(msg.Params, "name", jsonrpc.Quote(local))
 	return g.forward(ctx, s, msg, st, srv, local, params)
 }

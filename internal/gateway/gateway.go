@@ -78,6 +78,8 @@ type Gateway struct {
 	pol           atomic.Pointer[policy.Policy]
 	insp          atomic.Pointer[Inspection]
 	pins          *integrity.Store // nil: definitions are not pinned
+	poisoned      sync.Map         // definitionKey → why inspection withheld that definition
+	shadows       sync.Map         // shadowing pairs already reported
 	audit         *audit.Auditor
 	auditFailOpen bool
 	cursorKey     []byte

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -72,6 +73,16 @@ func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
 			return nil
 		}
 		where := fmt.Sprintf("%s of %s", env.Method, env.Server)
+		if kind == inspect.KindDescription {
+			out, err := g.inspectDefinitions(ctx, in, env, m.Result)
+			if err != nil {
+				return err
+			}
+			if out != nil {
+				env.Out = m.WithResult(out)
+			}
+			return nil
+		}
 		if env.Name != "" {
 			where = fmt.Sprintf("the %s result of %s%s%s", env.Method, env.Server, g.sep, env.Name)
 		}
@@ -167,6 +178,93 @@ func (g *Gateway) inspectJSON(ctx context.Context, in *Inspection, env *Envelope
 		return out, nil
 	}
 	return nil, nil
+}
+
+// inspectDefinitions inspects each definition of a list result on its own: one whose
+// findings ask to quarantine, block or hold it is withheld from the list (a model never
+// reads it, and a client cannot call what it is not offered); redaction rewrites it; a flag
+// passes it. It returns the rewritten result, or nil if nothing changed.
+func (g *Gateway) inspectDefinitions(ctx context.Context, in *Inspection, env *Envelope, result []byte) ([]byte, error) {
+	key := map[string]string{"tools/list": "tools", "prompts/list": "prompts", "resources/list": "resources", "resources/templates/list": "resourceTemplates"}[env.Method]
+	items, ok := jsonrpc.Member(result, key)
+	if !ok {
+		return nil, nil
+	}
+	var kept [][]byte
+	changed := false
+	var all []inspect.Finding
+	err := jsonrpc.EachElement(items, func(it []byte) bool {
+		name, _ := jsonrpc.StringMember(it, "name")
+		where := fmt.Sprintf("the definition of %s%s%s", env.Server, g.sep, name)
+		var worst inspect.Action
+		var acted []inspect.Finding
+		out, err := inspect.RewriteStrings(it, func(path []string, s string) (string, bool) {
+			if len(s) < 4 || skipKey(path, inspect.Inbound) {
+				return "", false
+			}
+			k := inspect.KindResult
+			if isDescriptionPath(path) {
+				k = inspect.KindDescription
+			}
+			rep := in.Engine.Inspect(ctx, s, k)
+			if len(rep.Findings) == 0 {
+				return "", false
+			}
+			d := in.Actions.Decide(rep, env.Server, inspect.Inbound, k)
+			all = append(all, d.Findings...)
+			if d.Action.Severity() > worst.Severity() {
+				worst, acted = d.Action, d.Acted
+			}
+			if d.Action == inspect.ActionRedact {
+				return inspect.Redact(s, d.Acted), true
+			}
+			return "", false
+		})
+		dk := definitionKey(env.Server, key, name)
+		switch {
+		case err != nil || worst.Severity() >= inspect.ActionQuarantine.Severity():
+			changed = true
+			why := inspect.Summary(acted)
+			if err != nil {
+				why = "not valid JSON"
+			}
+			env.Session.logger.Warn("definition withheld by inspection", "server", env.Server, "name", name, "action", string(worst), "findings", why, "where", where)
+			g.poisoned.Store(dk, why)
+			return true
+		case &out[0] != &it[0]:
+			changed = true
+		}
+		g.poisoned.Delete(dk)
+		kept = append(kept, out)
+		return true
+	})
+	if err != nil {
+		return nil, &Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("%s of %s could not be inspected: not valid JSON", env.Method, env.Server), Cause: err}
+	}
+	g.noteFindings(env, all, nil, false)
+	if !changed {
+		return nil, nil
+	}
+	arr := append([]byte{'['}, bytes.Join(kept, []byte{','})...)
+	return jsonrpc.SetMember(result, key, append(arr, ']')), nil
+}
+
+// definitionKey names a definition for the withheld set: server, list key and name.
+func definitionKey(server, listKey, name string) string { return server + "\x00" + listKey + "\x00" + name }
+
+// poisonedForCall refuses a call to a tool or prompt whose definition inspection withheld.
+func (g *Gateway) poisonedForCall(srv *server, method, name string) error {
+	listKey := "tools"
+	if method == "prompts/get" {
+		listKey = "prompts"
+	}
+	why, ok := g.poisoned.Load(definitionKey(srv.name, listKey, name))
+	if !ok {
+		return nil
+	}
+	return &Error{Code: CodeInspectionBlocked,
+		Message: fmt.Sprintf("%q of server %q is withheld: inspection found in its definition: %s", name, srv.name, why),
+		Data:    map[string]string{"server": srv.name, "name": name}}
 }
 
 // isDescriptionPath says whether a string in a list result is a description (or title)

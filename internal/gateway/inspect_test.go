@@ -35,24 +35,19 @@ func TestInspectionStage(t *testing.T) {
 	g := newGateway(t, []UpstreamSpec{perSession(a)}, func(o *Options) { o.Policy = pol; o.Inspection = testInspection(t) })
 	s := initAs(t, g, &identity.Identity{Subject: "dana", Roles: []string{"dev"}})
 
-	// A poisoned definition is quarantined in the list; the clean one passes untouched.
+	// A poisoned definition is withheld from the list; the clean one passes untouched.
 	var list struct {
 		Tools []struct{ Name, Description string } `json:"tools"`
 	}
 	if err := json.Unmarshal(mustResult(t, request(t, s, nil, "1", "tools/list", "{}")), &list); err != nil {
 		t.Fatal(err)
 	}
-	for _, tl := range list.Tools {
-		switch tl.Name {
-		case "a__echo":
-			if tl.Description != a.descriptions["echo"] {
-				t.Errorf("clean description changed: %q", tl.Description)
-			}
-		case "a__z":
-			if strings.Contains(tl.Description, "id_rsa") || !strings.Contains(tl.Description, "content withheld") {
-				t.Errorf("poisoned description passed: %q", tl.Description)
-			}
-		}
+	if len(list.Tools) != 1 || list.Tools[0].Name != "a__echo" || list.Tools[0].Description != a.descriptions["echo"] {
+		t.Errorf("tools/list = %+v, want only the clean a__echo, unchanged", list.Tools)
+	}
+	// And the withheld tool cannot be called by name.
+	if code, msg := errCode(t, request(t, s, nil, "11", "tools/call", `{"name":"a__z","arguments":{}}`)); code != CodeInspectionBlocked || !strings.Contains(msg, "injection") {
+		t.Errorf("call to a withheld definition: %d %q", code, msg)
 	}
 	if h := historyFindings(s); len(h) != 0 {
 		t.Errorf("a definition's findings entered the session history: %v", h)

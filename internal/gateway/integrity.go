@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gatehouse/internal/integrity"
@@ -150,5 +151,33 @@ func (g *Gateway) RecheckDefinitions(ctx context.Context) {
 				caps, known = caps2, true
 			}
 		}
+	}
+}
+
+// flagShadowing reports, once per pair, definitions of different servers in one merged list
+// that a model could confuse, and descriptions naming another server's tool. They are
+// flagged (logged and recorded), not withheld: which of the two is the impostor is for an
+// administrator to say.
+func (g *Gateway) flagShadowing(ctx context.Context, s *Session, kind listKind, results []pageResult) {
+	ik, ok := pinKind(kind)
+	if !ok || ik == integrity.KindTemplate || len(results) < 2 {
+		return
+	}
+	var defs []integrity.Definition
+	for _, r := range results {
+		for _, it := range r.items {
+			name := definitionName(ik, it)
+			if !r.srv.plain {
+				name = strings.TrimPrefix(name, r.srv.name+g.sep)
+			}
+			defs = append(defs, integrity.Definition{Server: r.srv.name, Kind: ik, Name: name, Raw: it})
+		}
+	}
+	for _, sh := range integrity.Shadowing(defs) {
+		if _, seen := g.shadows.LoadOrStore(sh.Key+"\x00"+sh.Other+"\x00"+sh.Reason, true); seen {
+			continue
+		}
+		g.logger.Warn("SHADOWING: definitions a model could confuse", "definition", sh.Key, "other", sh.Other, "reason", sh.Reason)
+		g.SecurityEvent(ctx, "definition_shadowing", s.identity, map[string]any{"key": sh.Key, "other": sh.Other, "reason": sh.Reason})
 	}
 }

@@ -137,6 +137,7 @@ func (g *Gateway) list(ctx context.Context, s *Session, msg *jsonrpc.Message, st
 		order[srv.name] = i
 	}
 	sortPages(results, order)
+	g.flagShadowing(ctx, s, kind, results)
 
 	out := make([]byte, 0, 1024)
 	out = append(out, '{')
