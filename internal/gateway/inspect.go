@@ -250,7 +250,9 @@ func (g *Gateway) inspectDefinitions(ctx context.Context, in *Inspection, env *E
 }
 
 // definitionKey names a definition for the withheld set: server, list key and name.
-func definitionKey(server, listKey, name string) string { return server + "\x00" + listKey + "\x00" + name }
+func definitionKey(server, listKey, name string) string {
+	return server + "\x00" + listKey + "\x00" + name
+}
 
 // poisonedForCall refuses a call to a tool or prompt whose definition inspection withheld.
 func (g *Gateway) poisonedForCall(srv *server, method, name string) error {
