@@ -32,6 +32,7 @@ Usage:
   gatehouse inspect score|eval|train  content inspection (see gatehouse inspect)
   gatehouse pin --config FILE        write the lock file from what the upstreams offer now
   gatehouse pins list|diff|approve|reject --config FILE  pinned definitions and pending changes
+  gatehouse scan --config FILE | --url URL | -- COMMAND ARGS  inventory: pins, poisoning, shadowing, risk
   gatehouse version                  print the version
 `
 
@@ -64,6 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return pinCmd(rest, stdout, stderr)
 	case "pins":
 		return pinsCmd(rest, stdout, stderr)
+	case "scan":
+		return scanCmd(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", app.Version)
 		return 0

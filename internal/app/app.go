@@ -78,6 +78,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 			Plain:          !u.Namespace,
 			MinBackoff:     u.Restart.InitialBackoff.Std(),
 			MaxBackoff:     u.Restart.MaxBackoff.Std(),
+			ActsForCaller:  u.Credentials != nil && u.Credentials.Type == "token_exchange",
 		})
 	}
 	pol, err := CompilePolicy(cfg)

@@ -55,7 +55,8 @@ func (g *Gateway) checkPins(ctx context.Context, s *Session, srv *server, kind l
 	}); err != nil && items != nil {
 		return nil, err
 	}
-	allowed, events, err := pins.Observe(defs, time.Now())
+	_, more := jsonrpc.StringMember(result, "nextCursor")
+	allowed, events, err := pins.Observe(defs, !more, srv.name, ik, time.Now())
 	if err != nil {
 		// A security gateway that cannot check a definition does not pass it.
 		return nil, fmt.Errorf("checking definitions against their pins: %w", err)
@@ -141,6 +142,11 @@ func (g *Gateway) RecheckDefinitions(ctx context.Context) {
 	s := g.newSession("gatehouse", nil, false)
 	defer s.Close()
 	for _, srv := range g.servers {
+		if srv.actsForCaller {
+			// Only a client's session can reach it: its definitions are checked when a
+			// client lists or calls (and a failed dial here would hold clients back).
+			continue
+		}
 		caps, known := srv.knownCaps()
 		for _, lk := range []listKind{listTools, listPrompts, listTemplates} {
 			if known && !lk.has(caps) {

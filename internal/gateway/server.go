@@ -15,16 +15,17 @@ import (
 // server is the gateway's view of one configured upstream: how to reach it, whether its
 // connection is shared, and its health.
 type server struct {
-	g            *Gateway
-	name         string
-	dialer       upstream.Dialer
-	shared       bool
-	plain        bool // names offered without prefix
-	timeout      time.Duration
-	allowMethods map[string]bool
-	logger       *slog.Logger
-	minBackoff   time.Duration
-	maxBackoff   time.Duration
+	g             *Gateway
+	name          string
+	dialer        upstream.Dialer
+	shared        bool
+	actsForCaller bool
+	plain         bool // names offered without prefix
+	timeout       time.Duration
+	allowMethods  map[string]bool
+	logger        *slog.Logger
+	minBackoff    time.Duration
+	maxBackoff    time.Duration
 
 	mu       sync.Mutex
 	leg      *leg          // the shared leg while it is up
@@ -67,22 +68,26 @@ type UpstreamSpec struct {
 	// 2026-07-28 clients go that way when the upstream speaks it.
 	Stateless  *upstream.Stateless
 	MaxBackoff time.Duration
+	// ActsForCaller says the upstream's credentials are made for each caller (token
+	// exchange): the gateway cannot reach it on its own, only through a client's session.
+	ActsForCaller bool
 }
 
 func newServer(g *Gateway, spec UpstreamSpec) *server {
 	s := &server{
-		g:            g,
-		name:         spec.Name,
-		dialer:       spec.Dialer,
-		shared:       spec.Shared,
-		plain:        spec.Plain,
-		timeout:      spec.RequestTimeout,
-		allowMethods: make(map[string]bool),
-		logger:       g.logger.With("upstream", spec.Name),
-		minBackoff:   spec.MinBackoff,
-		maxBackoff:   spec.MaxBackoff,
-		ready:        make(chan struct{}),
-		stateless:    spec.Stateless,
+		g:             g,
+		name:          spec.Name,
+		dialer:        spec.Dialer,
+		shared:        spec.Shared,
+		actsForCaller: spec.ActsForCaller,
+		plain:         spec.Plain,
+		timeout:       spec.RequestTimeout,
+		allowMethods:  make(map[string]bool),
+		logger:        g.logger.With("upstream", spec.Name),
+		minBackoff:    spec.MinBackoff,
+		maxBackoff:    spec.MaxBackoff,
+		ready:         make(chan struct{}),
+		stateless:     spec.Stateless,
 	}
 	if s.timeout <= 0 {
 		s.timeout = 2 * time.Minute

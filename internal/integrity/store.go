@@ -45,6 +45,9 @@ type state struct {
 	Pins     map[string]Pin      `json:"pins"`
 	Pending  map[string]Pending  `json:"pending"`
 	Rejected map[string][]string `json:"rejected,omitempty"` // key → digests refused
+	// Sealed are the "server/kind/" prefixes whose first listing is complete: trust on
+	// first use pins a server's definitions until then, and never after.
+	Sealed map[string]bool `json:"sealed,omitempty"`
 }
 
 // lockFile is the reviewed lock file's format.
@@ -125,7 +128,7 @@ func (s *Store) reloadLocked(force bool) error {
 }
 
 func readState(path string) (state, error) {
-	st := state{Pins: map[string]Pin{}, Pending: map[string]Pending{}, Rejected: map[string][]string{}}
+	st := state{Pins: map[string]Pin{}, Pending: map[string]Pending{}, Rejected: map[string][]string{}, Sealed: map[string]bool{}}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
@@ -144,6 +147,9 @@ func readState(path string) (state, error) {
 	}
 	if st.Rejected == nil {
 		st.Rejected = map[string][]string{}
+	}
+	if st.Sealed == nil {
+		st.Sealed = map[string]bool{}
 	}
 	return st, nil
 }
@@ -193,8 +199,10 @@ type Event struct {
 
 // Observe checks one batch of definitions of one server and kind (one list page) against
 // the pins and returns which are allowed (by key) and what changed. In trust-on-first-use
-// mode a server and kind with no pins at all has this batch pinned.
-func (s *Store) Observe(defs []Definition, now time.Time) (allowed map[string]bool, events []Event, err error) {
+// mode the definitions of a server and kind are pinned as they come until its first
+// listing is complete: last says this batch is a listing's last page (for server and kind,
+// if given, even when defs is empty).
+func (s *Store) Observe(defs []Definition, last bool, server string, kind Kind, now time.Time) (allowed map[string]bool, events []Event, err error) {
 	type seen struct {
 		d         Definition
 		key, dig  string
@@ -221,6 +229,12 @@ func (s *Store) Observe(defs []Definition, now time.Time) (allowed map[string]bo
 		return nil, nil, err
 	}
 	var todo []seen
+	sealPrefix := ""
+	if last && server != "" && s.mode == ModeTOFU {
+		if p := server + "/" + string(kind) + "/"; !s.st.Sealed[p] {
+			sealPrefix = p
+		}
+	}
 	for _, it := range items {
 		if p, ok := s.pinsLocked()[it.key]; ok && p.Digest == it.dig {
 			allowed[it.key] = true
@@ -235,17 +249,20 @@ func (s *Store) Observe(defs []Definition, now time.Time) (allowed map[string]bo
 		todo = append(todo, it)
 	}
 	s.mu.Unlock()
-	if len(todo) == 0 {
+	if len(todo) == 0 && sealPrefix == "" {
 		return allowed, nil, nil
 	}
 	err = s.update(func(st *state, lock map[string]Pin) error {
-		firstUse := map[string]bool{} // server/kind with no pins yet
+		firstUse := map[string]bool{} // server/kind still in its first listing
 		for _, it := range todo {
 			prefix := it.d.Server + "/" + string(it.d.Kind) + "/"
-			if _, done := firstUse[prefix]; !done {
-				firstUse[prefix] = s.mode == ModeTOFU && !hasPrefix(st.Pins, prefix) && !hasPendingPrefix(st.Pending, prefix)
-			}
+			firstUse[prefix] = s.mode == ModeTOFU && !st.Sealed[prefix]
 		}
+		defer func() {
+			if sealPrefix != "" {
+				st.Sealed[sealPrefix] = true
+			}
+		}()
 		pins := st.Pins
 		if s.mode == ModeLock {
 			pins = lock
@@ -258,13 +275,14 @@ func (s *Store) Observe(defs []Definition, now time.Time) (allowed map[string]bo
 			case hadPin && old.Digest == it.dig:
 				allowed[it.key] = true
 				continue
+			case hadPin:
+				// Even during a first listing: a pinned definition never changes unseen.
+				ev.Reason, ev.Old, ev.OldDef = "changed", old.Digest, old.Definition
+				st.Pending[it.key] = Pending{Digest: it.dig, Definition: it.canonical, Seen: now, Reason: "changed"}
 			case firstUse[prefix]:
 				st.Pins[it.key] = Pin{Digest: it.dig, Definition: it.canonical, Since: now}
 				allowed[it.key] = true
 				ev.Reason = "pinned"
-			case hadPin:
-				ev.Reason, ev.Old, ev.OldDef = "changed", old.Digest, old.Definition
-				st.Pending[it.key] = Pending{Digest: it.dig, Definition: it.canonical, Seen: now, Reason: "changed"}
 			default:
 				if p, ok := st.Pending[it.key]; ok && p.Digest == it.dig {
 					continue
@@ -489,13 +507,4 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func hasPrefix[V any](m map[string]V, prefix string) bool {
-	for k := range m {
-		if strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
-}
 
-func hasPendingPrefix(m map[string]Pending, prefix string) bool { return hasPrefix(m, prefix) }
