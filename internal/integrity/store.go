@@ -506,5 +506,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-
