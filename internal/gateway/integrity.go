@@ -61,8 +61,16 @@ func (g *Gateway) checkPins(ctx context.Context, s *Session, srv *server, kind l
 		// A security gateway that cannot check a definition does not pass it.
 		return nil, fmt.Errorf("checking definitions against their pins: %w", err)
 	}
+	pinned := 0
 	for _, ev := range events {
+		if ev.Reason == "pinned" {
+			pinned++ // first use is the configuration's choice: one line, no record
+			continue
+		}
 		g.pinEvent(ctx, s, ev)
+	}
+	if pinned > 0 {
+		g.logger.Info("definitions pinned on first use", "upstream", srv.name, "kind", string(ik), "count", pinned)
 	}
 	withheld = map[string]bool{}
 	for _, d := range defs {
@@ -76,9 +84,6 @@ func (g *Gateway) checkPins(ctx context.Context, s *Session, srv *server, kind l
 func (g *Gateway) pinEvent(ctx context.Context, s *Session, ev integrity.Event) {
 	detail := map[string]any{"key": ev.Key, "server": ev.Server, "kind": string(ev.Kind), "name": ev.Name, "digest": ev.New}
 	switch ev.Reason {
-	case "pinned":
-		g.logger.Info("definition pinned on first use", "key", ev.Key, "digest", ev.New)
-		return // first use is the configuration's choice, not an event of its own
 	case "changed":
 		detail["previous_digest"] = ev.Old
 		detail["diff"] = integrity.Diff(integrity.Pretty(ev.OldDef), integrity.Pretty(ev.NewDef))
