@@ -98,7 +98,7 @@ func (g *Gateway) pinEvent(ctx context.Context, s *Session, ev integrity.Event) 
 // pinnedForCall refuses a call to a tool or prompt whose definition is not pinned as last
 // seen. A definition the gateway has not seen yet is listed first (through this session),
 // so that a client cannot skip the check by not listing.
-func (g *Gateway) pinnedForCall(ctx context.Context, s *Session, st Stream, srv *server, method, name string) error {
+func (g *Gateway) pinnedForCall(ctx context.Context, s *Session, srv *server, method, name string) error {
 	if g.pins == nil {
 		return nil
 	}
@@ -109,8 +109,15 @@ func (g *Gateway) pinnedForCall(ctx context.Context, s *Session, st Stream, srv 
 	key := integrity.Key(srv.name, kind, name)
 	allowed, known := g.pins.Allowed(key)
 	if !known {
-		g.relist(ctx, s, st, srv, lk)
-		allowed, _ = g.pins.Allowed(key)
+		err := g.relist(ctx, s, nil, srv, lk)
+		if allowed, known = g.pins.Allowed(key); !known {
+			if err != nil {
+				return &Error{Code: jsonrpc.CodeUpstreamUnavailable, Message: fmt.Sprintf("the definition of %s %q of server %q could not be checked against its pin: %v", kind, name, srv.name, err), Cause: err,
+					Data: map[string]string{"server": srv.name}}
+			}
+			return &Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("server %q does not list %s %q, so its definition cannot be checked: refused", srv.name, kind, name),
+				Data: map[string]string{"server": srv.name, "name": name}}
+		}
 	}
 	if allowed {
 		return nil
@@ -122,19 +129,21 @@ func (g *Gateway) pinnedForCall(ctx context.Context, s *Session, st Stream, srv 
 
 // relist walks every page of one server's list through session s, so that its definitions
 // are checked against their pins.
-func (g *Gateway) relist(ctx context.Context, s *Session, st Stream, srv *server, kind listKind) {
+func (g *Gateway) relist(ctx context.Context, s *Session, st Stream, srv *server, kind listKind) error {
 	msg, _ := jsonrpc.Parse(jsonrpc.Request([]byte("0"), kind.method, []byte("{}")))
 	params := []byte("{}")
 	for range 100 { // bounded: an upstream that pages forever is cut off
 		pr := g.page(ctx, s, msg, st, srv, kind, params)
-		if pr.err != nil || pr.next == "" {
-			if pr.err != nil {
-				s.logger.Warn("re-checking definitions failed", "upstream", srv.name, "method", kind.method, "err", pr.err)
-			}
-			return
+		if pr.err != nil {
+			s.logger.Warn("re-checking definitions failed", "upstream", srv.name, "method", kind.method, "err", pr.err)
+			return pr.err
+		}
+		if pr.next == "" {
+			return nil
 		}
 		params = jsonrpc.SetMember([]byte("{}"), "cursor", jsonrpc.Quote(pr.next))
 	}
+	return fmt.Errorf("%s of %s: more than 100 pages", kind.method, srv.name)
 }
 
 // RecheckDefinitions lists every definition of every upstream through a session of the
@@ -157,7 +166,7 @@ func (g *Gateway) RecheckDefinitions(ctx context.Context) {
 			if known && !lk.has(caps) {
 				continue
 			}
-			g.relist(ctx, s, nil, srv, lk)
+			_ = g.relist(ctx, s, nil, srv, lk) // logged; the next check tries again
 			if caps2, ok := srv.knownCaps(); ok {
 				caps, known = caps2, true
 			}

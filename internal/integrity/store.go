@@ -217,13 +217,22 @@ func (s *Store) Observe(defs []Definition, last bool, server string, kind Kind, 
 		items = append(items, seen{d, Key(d.Server, d.Kind, d.Name), dig, c})
 	}
 	allowed = make(map[string]bool, len(items))
+	// What was seen is recorded once it has been decided (below): a caller asking Allowed
+	// in between must not find a definition seen but not yet pinned.
+	defer func() {
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.seen == nil {
+			s.seen = map[string]string{}
+		}
+		for _, it := range items {
+			s.seen[it.key] = it.dig
+		}
+		s.mu.Unlock()
+	}()
 	s.mu.Lock()
-	if s.seen == nil {
-		s.seen = map[string]string{}
-	}
-	for _, it := range items {
-		s.seen[it.key] = it.dig
-	}
 	if err := s.reloadLocked(false); err != nil {
 		s.mu.Unlock()
 		return nil, nil, err
