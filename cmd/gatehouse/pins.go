@@ -34,10 +34,8 @@ func pinCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := interruptible(*timeout)
 	defer cancel()
-	ctx, cancel2 := context.WithTimeout(ctx, *timeout)
-	defer cancel2()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	pins, err := app.PinLive(ctx, cfg, logger)
 	if err != nil {
@@ -197,4 +195,12 @@ func indentLines(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// interruptible is a context for a command that reaches upstreams: ended by Ctrl-C or after
+// timeout.
+func interruptible(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, func() { cancel(); stop() }
 }

@@ -9,12 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/internal/lockedfile"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -208,51 +207,21 @@ func (s *KeyStore) Revoke(id string) (*APIKey, error) {
 
 // update rewrites the file under an exclusive lock, atomically (temp file + rename).
 func (s *KeyStore) update(f func([]*APIKey) ([]*APIKey, error)) error {
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return err
-	}
-	lock, err := os.OpenFile(s.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", lock.Name(), err)
-	}
-	var list []*APIKey
-	b, err := os.ReadFile(s.path)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(b, &list); err != nil {
-			return fmt.Errorf("%s: %w", s.path, err)
+	err := lockedfile.Update(s.path, func(old []byte) ([]byte, error) {
+		var list []*APIKey
+		if old != nil {
+			if err := json.Unmarshal(old, &list); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.path, err)
+			}
 		}
-	case !errors.Is(err, os.ErrNotExist):
-		return err
-	}
-	if list, err = f(list); err != nil {
-		return err
-	}
-	out, err := json.MarshalIndent(list, "", "  ")
+		list, err := f(list)
+		if err != nil {
+			return nil, err
+		}
+		out, err := json.MarshalIndent(list, "", "  ")
+		return append(out, '\n'), err
+	})
 	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".keys-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(out, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
 		return err
 	}
 	s.mu.Lock()

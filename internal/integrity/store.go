@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/internal/lockedfile"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -128,13 +127,18 @@ func (s *Store) reloadLocked(force bool) error {
 }
 
 func readState(path string) (state, error) {
-	st := state{Pins: map[string]Pin{}, Pending: map[string]Pending{}, Rejected: map[string][]string{}, Sealed: map[string]bool{}}
 	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return state{}, err
 	}
-	if err != nil {
-		return st, err
+	return parseState(path, b)
+}
+
+// parseState reads the state file's contents (nil: none yet).
+func parseState(path string, b []byte) (state, error) {
+	st := state{Pins: map[string]Pin{}, Pending: map[string]Pending{}, Rejected: map[string][]string{}, Sealed: map[string]bool{}}
+	if b == nil {
+		return st, nil
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return st, fmt.Errorf("%s: %w", path, err)
@@ -437,74 +441,41 @@ func WriteLock(path string, pins map[string]Pin) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(b, '\n'))
+	return lockedfile.Write(path, append(b, '\n'))
 }
 
 // update changes the files under an exclusive lock: it re-reads them, lets f change them, and
 // writes them back atomically.
 func (s *Store) update(f func(st *state, lock map[string]Pin) error) error {
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return err
-	}
-	lk, err := os.OpenFile(s.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return err
-	}
-	defer lk.Close()
-	if err := syscall.Flock(int(lk.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", lk.Name(), err)
-	}
-	st, err := readState(s.path)
-	if err != nil {
-		return err
-	}
-	var lf lockFile
-	if s.mode == ModeLock {
-		if lf, err = readLock(s.lockPath); err != nil {
-			return err
+	err := lockedfile.Update(s.path, func(old []byte) ([]byte, error) {
+		st, err := parseState(s.path, old)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if err := f(&st, lf.Pins); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(st, "", "  ")
+		var lf lockFile
+		if s.mode == ModeLock {
+			if lf, err = readLock(s.lockPath); err != nil {
+				return nil, err
+			}
+		}
+		if err := f(&st, lf.Pins); err != nil {
+			return nil, err
+		}
+		if s.mode == ModeLock {
+			// Under the same lock: the lock file changes with the state or not at all.
+			if err := WriteLock(s.lockPath, lf.Pins); err != nil {
+				return nil, err
+			}
+		}
+		b, err := json.MarshalIndent(st, "", "  ")
+		return append(b, '\n'), err
+	})
 	if err != nil {
 		return err
-	}
-	if err := writeAtomic(s.path, append(b, '\n')); err != nil {
-		return err
-	}
-	if s.mode == ModeLock {
-		if err := WriteLock(s.lockPath, lf.Pins); err != nil {
-			return err
-		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.reloadLocked(true)
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".pins-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func contains(list []string, s string) bool {
