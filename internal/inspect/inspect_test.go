@@ -182,6 +182,18 @@ func BenchmarkInspect(b *testing.B) {
 			}
 		})
 	}
+	// The load tool's blob: 64 KiB of one unbroken run of base64-alphabet characters.
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+	blob := make([]byte, 64<<10)
+	for i := range blob {
+		blob[i] = alphabet[(i*7+i/64)%len(alphabet)]
+	}
+	b.Run("64KiB-token", func(b *testing.B) {
+		b.SetBytes(int64(len(blob)))
+		for b.Loop() {
+			e.Inspect(context.Background(), string(blob), KindResult)
+		}
+	})
 }
 
 func sizeName(n int) string {

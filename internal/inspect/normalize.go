@@ -513,15 +513,25 @@ func unhex(c byte) byte {
 // lowerSameLength lowercases s without changing any byte offset: ASCII always, other
 // letters only where the lowercase form has the same encoded length.
 func lowerSameLength(s string) string {
-	hasUpper := false
+	hasUpper, ascii := false, true
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
-			hasUpper = true
-			break
-		}
+		c := s[i]
+		hasUpper = hasUpper || c >= 'A' && c <= 'Z'
+		ascii = ascii && c < utf8.RuneSelf
 	}
-	if !hasUpper {
+	if !hasUpper && ascii {
 		return s
+	}
+	if ascii {
+		b := make([]byte, len(s))
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		return string(b)
 	}
 	b := []byte(s)
 	for i := 0; i < len(b); {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -199,12 +200,18 @@ func Segments(dst []Segment, s string) []Segment {
 
 // snapBack moves i back to just after the nearest whitespace, but not before floor.
 func snapBack(s string, i, floor int) int {
-	for j := i; j > floor; j-- {
-		if c := s[j-1]; c == ' ' || c == '\n' || c == '\t' {
-			return j
-		}
+	if floor < 0 {
+		floor = 0
 	}
-	return i
+	if i <= floor {
+		return i
+	}
+	w := s[floor:i]
+	j := max(strings.LastIndexByte(w, ' '), strings.LastIndexByte(w, '\n'), strings.LastIndexByte(w, '\t'))
+	if j < 0 {
+		return i
+	}
+	return floor + j + 1
 }
 
 func logitOf(p float64) float64 {
