@@ -198,6 +198,7 @@ func (g *Gateway) inspectDefinitions(ctx context.Context, in *Inspection, env *E
 		where := fmt.Sprintf("the definition of %s%s%s", env.Server, g.sep, name)
 		var worst inspect.Action
 		var acted []inspect.Finding
+		rewrote := false
 		out, err := inspect.RewriteStrings(it, func(path []string, s string) (string, bool) {
 			if len(s) < 4 || skipKey(path, inspect.Inbound) {
 				return "", false
@@ -216,6 +217,7 @@ func (g *Gateway) inspectDefinitions(ctx context.Context, in *Inspection, env *E
 				worst, acted = d.Action, d.Acted
 			}
 			if d.Action == inspect.ActionRedact {
+				rewrote = true
 				return inspect.Redact(s, d.Acted), true
 			}
 			return "", false
@@ -231,7 +233,7 @@ func (g *Gateway) inspectDefinitions(ctx context.Context, in *Inspection, env *E
 			env.Session.logger.Warn("definition withheld by inspection", "server", env.Server, "name", name, "action", string(worst), "findings", why, "where", where)
 			g.poisoned.Store(dk, why)
 			return true
-		case &out[0] != &it[0]:
+		case rewrote:
 			changed = true
 		}
 		g.poisoned.Delete(dk)
