@@ -116,7 +116,12 @@ func ruleSpecs() []ruleSpec {
 		// Reading credentials or private files on the model's behalf.
 		{"credential-access", "ssh|id_rsa|id_ed25519|.env|api key|api_key|api-key|apikey|password|passwd|credential|secret key|access token|private key|mcp.json|.aws/|/etc/shadow|cookie|seed phrase|security code|2fa code|verification code", `\b(read|open|cat|send|include|print|output|reveal|share|upload|exfiltrate|forward|copy|paste|give|provide|pass|attach|retrieve|fetch|get|list)\w*\b[^.\n]{0,60}(~/\.ssh|id_rsa|id_ed25519|\.env\b|api[_\s-]?keys?|passwords?|passwd|credentials?|secret\s+keys?|access\s+tokens?|private\s+keys?|mcp\.json|\.aws/|/etc/shadow|cookies?\.txt|seed\s+phrase|security\s+codes?|2fa\s+codes?|verification\s+codes?)`, medium, allKinds, 120, 24},
 		// Markdown images and links that carry data to a third party.
-		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s]{0,300}\)|!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*(\{|%7b|\$\{|\[)[^)\s]*\)`, strong, allKinds, 0, 700},
+		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*(\{|%7b|\$\{|\[|<|%3c)[^)\s]*\)`, strong, allKinds, 0, 700},
+		// An image whose query names what it carries (data, chat, prompt...): a static badge
+		// token is also shaped like this, so it needs the model's agreement.
+		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&](data|d|q|secret|key|conversation|chat|history|message|msg|prompt|info|user|email|pass\w*|content|context|payload|exfil\w*|leak)=[^)\s]{0,300}\)`, medium, allKinds, 0, 700},
+		// Any image with a query string: badges and CDNs have them too, so alone it only tips.
+		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s]{0,300}\)`, weak, allKinds, 0, 700},
 		{"markdown-exfiltration", "url|link|image|query string", `\b(append|add|include|insert|encode|put)\w*\s+[^.\n]{0,60}\b(to|in|into)\s+(the\s+|this\s+|a\s+)?(url|link|image|query\s+string)\b`, medium, allKinds, 120, 40},
 		// Instructions about the reader's own answer ("misspell every word in your reply"): a
 		// document has no business shaping the response of whoever reads it.
