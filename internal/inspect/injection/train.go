@@ -57,9 +57,9 @@ func Train(examples []Example, o TrainOptions) *Model {
 			w = 1
 		}
 		if e.Label {
-			vecs[i] = vec{f, v, 1, w * (pos + neg) / (2 * max(pos, 1))}
+			vecs[i] = vec{f, v, 1, w * (pos + neg) * positiveMass / max(pos, 1)}
 		} else {
-			vecs[i] = vec{f, v, 0, w * (pos + neg) / (2 * max(neg, 1))}
+			vecs[i] = vec{f, v, 0, w * (pos + neg) * (1 - positiveMass) / max(neg, 1)}
 		}
 	}
 	w := make([]float64, Dims)
@@ -97,6 +97,11 @@ func Train(examples []Example, o TrainOptions) *Model {
 }
 
 func mathLog(x float64) float64 { return math.Log(x) }
+
+// positiveMass is the share of the training weight the positives carry. Below one half: the
+// injected spans are plain English sentences and the benign texts mostly structured data, so
+// balanced classes teach the model that prose itself is suspicious.
+const positiveMass = 0.2
 
 // fixedBias is the logit of a text without features: about 5%.
 const fixedBias = -3.0
