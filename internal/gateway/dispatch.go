@@ -148,7 +148,8 @@ func (g *Gateway) forwardNamed(ctx context.Context, s *Session, msg *jsonrpc.Mes
 		}
 		return nil, errorf(jsonrpc.CodeInvalidParams, "unknown %s %q: names have the form <server>%s<name>", kind, name, g.sep)
 	}
-	if err := g.pinnedForCall(ctx, s, srv, msg.Method, local); err != nil {
+	meta, _ := jsonrpc.Member(msg.Params, "_meta")
+	if err := g.pinnedForCall(ctx, s, srv, msg.Method, local, meta); err != nil {
 		return nil, err
 	}
 	if err := g.poisonedForCall(srv, msg.Method, local); err != nil {

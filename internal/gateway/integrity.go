@@ -98,7 +98,10 @@ func (g *Gateway) pinEvent(ctx context.Context, s *Session, ev integrity.Event) 
 // pinnedForCall refuses a call to a tool or prompt whose definition is not pinned as last
 // seen. A definition the gateway has not seen yet is listed first (through this session),
 // so that a client cannot skip the check by not listing.
-func (g *Gateway) pinnedForCall(ctx context.Context, s *Session, srv *server, method, name string) error {
+//
+// meta is the calling request's _meta: a stateless (2026-07-28) client's list must carry the
+// same per-request protocol data as its call.
+func (g *Gateway) pinnedForCall(ctx context.Context, s *Session, srv *server, method, name string, meta []byte) error {
 	if g.pins == nil {
 		return nil
 	}
@@ -109,7 +112,7 @@ func (g *Gateway) pinnedForCall(ctx context.Context, s *Session, srv *server, me
 	key := integrity.Key(srv.name, kind, name)
 	allowed, known := g.pins.Allowed(key)
 	if !known {
-		err := g.relist(ctx, s, nil, srv, lk)
+		err := g.relist(ctx, s, nil, srv, lk, meta)
 		if allowed, known = g.pins.Allowed(key); !known {
 			if err != nil {
 				return &Error{Code: jsonrpc.CodeUpstreamUnavailable, Message: fmt.Sprintf("the definition of %s %q of server %q could not be checked against its pin: %v", kind, name, srv.name, err), Cause: err,
@@ -129,9 +132,13 @@ func (g *Gateway) pinnedForCall(ctx context.Context, s *Session, srv *server, me
 
 // relist walks every page of one server's list through session s, so that its definitions
 // are checked against their pins.
-func (g *Gateway) relist(ctx context.Context, s *Session, st Stream, srv *server, kind listKind) error {
-	msg, _ := jsonrpc.Parse(jsonrpc.Request([]byte("0"), kind.method, []byte("{}")))
-	params := []byte("{}")
+func (g *Gateway) relist(ctx context.Context, s *Session, st Stream, srv *server, kind listKind, meta []byte) error {
+	base := []byte("{}")
+	if s.modern && meta != nil {
+		base = jsonrpc.SetMember(base, "_meta", meta)
+	}
+	msg, _ := jsonrpc.Parse(jsonrpc.Request([]byte("0"), kind.method, base))
+	params := base
 	for range 100 { // bounded: an upstream that pages forever is cut off
 		pr := g.page(ctx, s, msg, st, srv, kind, params)
 		if pr.err != nil {
@@ -141,7 +148,7 @@ func (g *Gateway) relist(ctx context.Context, s *Session, st Stream, srv *server
 		if pr.next == "" {
 			return nil
 		}
-		params = jsonrpc.SetMember([]byte("{}"), "cursor", jsonrpc.Quote(pr.next))
+		params = jsonrpc.SetMember(base, "cursor", jsonrpc.Quote(pr.next))
 	}
 	return fmt.Errorf("%s of %s: more than 100 pages", kind.method, srv.name)
 }
@@ -166,7 +173,7 @@ func (g *Gateway) RecheckDefinitions(ctx context.Context) {
 			if known && !lk.has(caps) {
 				continue
 			}
-			_ = g.relist(ctx, s, nil, srv, lk) // logged; the next check tries again
+			_ = g.relist(ctx, s, nil, srv, lk, nil) // logged; the next check tries again
 			if caps2, ok := srv.knownCaps(); ok {
 				caps, known = caps2, true
 			}
