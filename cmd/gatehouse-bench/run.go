@@ -251,7 +251,8 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	// Idle sessions first, on a fresh gateway process, so that its RSS is not the residue of
 	// the load phases.
 	if s.Sessions > 0 {
-		gw, err := startGateway(ctx, bin, dir, "gateway-idle-http", httpUpstreamYAML(upURL), maxSess, nil)
+		// Memory is measured with content inspection on, as the gateway runs by default.
+		gw, err := startGateway(ctx, bin, dir, "gateway-idle-http", httpUpstreamYAML(upURL), maxSess, inspectOn)
 		if err != nil {
 			return r, err
 		}
@@ -262,7 +263,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		gw.stop()
 	}
 	if s.Stdio && s.Sessions > 0 {
-		gw, err := startGateway(ctx, bin, dir, "gateway-idle-stdio", stdioUpstreamYAML(self), maxSess, nil)
+		gw, err := startGateway(ctx, bin, dir, "gateway-idle-stdio", stdioUpstreamYAML(self), maxSess, inspectOn)
 		if err != nil {
 			return r, err
 		}

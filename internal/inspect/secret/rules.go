@@ -8,6 +8,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -44,8 +45,25 @@ type rule struct {
 	// after one rune, so that a search that begins one rune early sees that rune as the
 	// context of \b. For searchAt and searchBefore the rule's regex is group 1; for
 	// searchAssignment they are the tail, whose groups are the rule's.
-	anchored [2]*regexp.Regexp
+	anchored *lazyAnchored
 	assign   *assignment
+}
+
+// lazyAnchored compiles a rule's anchored regexes on first use: most rules never see their
+// keyword in a gateway's traffic, and the compiled programs of some 200 rules, three each,
+// would otherwise hold tens of MiB for nothing.
+type lazyAnchored struct {
+	body string
+	once sync.Once
+	re   [2]*regexp.Regexp
+}
+
+func (l *lazyAnchored) get() [2]*regexp.Regexp {
+	l.once.Do(func() {
+		// The body compiled at load (see plan), so it compiles now.
+		l.re, _ = anchored(l.body)
+	})
+	return l.re
 }
 
 // defaultConfig parses the rule set that gitleaks embeds. It uses a viper instance of its
@@ -139,20 +157,24 @@ func (r *rule) plan() error {
 		r.how = searchWhole
 		return nil
 	}
-	if a, ok := assignmentShape(tree, r.keywords); ok {
+	var body string
+	switch a, ok := assignmentShape(tree, r.keywords); {
+	case ok:
 		r.how, r.assign = searchAssignment, a
-		r.anchored, err = anchored(`(?:` + a.tail.String() + `)`)
+		body = `(?:` + a.tail.String() + `)`
+	case off == 0:
+		r.reach, r.how = off, searchAt
+		body = `(` + r.re.String() + `)`
+	default:
+		r.reach, r.how = off, searchBefore
+		body = fmt.Sprintf(`(?s:.){0,%d}?(%s)`, off, r.re.String())
+	}
+	// Compiled here once to find errors at load; kept only when first used.
+	if _, err := anchored(body); err != nil {
 		return err
 	}
-	r.reach = off
-	if off == 0 {
-		r.how = searchAt
-		r.anchored, err = anchored(`(` + r.re.String() + `)`)
-		return err
-	}
-	r.how = searchBefore
-	r.anchored, err = anchored(fmt.Sprintf(`(?s:.){0,%d}?(%s)`, off, r.re.String()))
-	return err
+	r.anchored = &lazyAnchored{body: body}
+	return nil
 }
 
 // anchored compiles body anchored at the start of the text, and again after one rune.
@@ -167,10 +189,11 @@ func anchored(body string) (re [2]*regexp.Regexp, err error) {
 // find returns the submatch indices of the anchored regex searched at offset at in text
 // (group 0 starting at or after at), shifted to be offsets in text, or nil.
 func (r *rule) find(text string, at int) []int {
+	re := r.anchored.get()
 	if at == 0 {
-		return r.anchored[0].FindStringSubmatchIndex(text)
+		return re[0].FindStringSubmatchIndex(text)
 	}
-	m := r.anchored[1].FindStringSubmatchIndex(text[at-1:])
+	m := re[1].FindStringSubmatchIndex(text[at-1:])
 	for i := range m {
 		if m[i] >= 0 {
 			m[i] += at - 1
@@ -198,7 +221,8 @@ type allowlist struct {
 	and     bool   // every condition must hold, not one
 	target  string // what the regexes test: "" the secret, "match" or "line"
 	regexes []guardedRegexp
-	stop    *config.Allowlist // for its stop words, if it has any
+	stop    *config.Allowlist // for its stop words, if one is not ASCII
+	stopIdx *keywords.Index   // its stop words, when all are ASCII
 	never   bool              // it has a commit or path condition that must hold
 }
 
@@ -216,7 +240,19 @@ func newAllowlist(a *config.Allowlist) (*allowlist, error) {
 		never:  a.MatchCondition == config.AllowlistMatchAnd && (len(a.Commits) > 0 || len(a.Paths) > 0),
 	}
 	if len(a.StopWords) > 0 {
-		al.stop = a
+		// Gitleaks' own stop-word matcher holds an 8 MiB trie; the shared automaton finds
+		// the same words (ASCII case folded, as gitleaks lowercases) in a fraction of that.
+		words := make([]string, 0, len(a.StopWords))
+		for _, w := range a.StopWords {
+			if w = strings.ToLower(w); w != "" {
+				words = append(words, w)
+			}
+		}
+		if idx, err := keywords.New(words); err == nil {
+			al.stopIdx = idx
+		} else {
+			al.stop = a // a word that is not ASCII: gitleaks' matcher, whatever it costs
+		}
 	}
 	for _, x := range a.Regexes {
 		re, err := regexp.Compile(x.String())
@@ -244,6 +280,9 @@ func (a *allowlist) regexAllows(s string) bool {
 }
 
 func (a *allowlist) stopWordIn(secret string) bool {
+	if a.stopIdx != nil {
+		return a.stopIdx.Any(secret)
+	}
 	if a.stop == nil {
 		return false
 	}
