@@ -369,6 +369,9 @@ func (c *fakeConn) call(m *jsonrpc.Message) {
 		c.reply(m, fmt.Sprintf(`{"content":[{"type":"text","text":"%s from %s"}],"arguments":%s}`, name, c.srv.name, args))
 	}
 	switch name {
+	case "fail": // a JSON-RPC error whose message is the "why" argument
+		why, _ := jsonrpc.StringMember(args, "why")
+		c.replyErr(m, -32000, why)
 	case "echo", "x", "y", "z":
 		echo()
 	case "gate":

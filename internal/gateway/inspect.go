@@ -63,6 +63,15 @@ func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
 		if out != nil {
 			env.Out = m.WithParams(out)
 		}
+	case env.Dir == ServerToClient && m.Error != nil && env.Req != nil:
+		// An upstream's error message reaches the model as surely as a result does.
+		out, err := g.inspectJSON(ctx, in, env, m.Error, inspect.Inbound, inspect.KindResult, fmt.Sprintf("the %s error of %s", env.Method, env.Server))
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			env.Out = m.WithError(out)
+		}
 	case env.Dir == ServerToClient && m.Result != nil:
 		kind := inspect.KindResult
 		switch env.Method {
