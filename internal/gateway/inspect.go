@@ -52,6 +52,17 @@ func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
 		if out != nil {
 			env.Params = jsonrpc.SetMember(env.Params, "arguments", out)
 		}
+	case env.Dir == ClientToServer && m.Kind == jsonrpc.KindResponse && m.Result != nil:
+		// A client's answer to sampling or elicitation goes to the upstream: what its model
+		// wrote or its user typed must not carry secrets out. (Text, not arguments: no
+		// destination checks on prose.)
+		out, err := g.inspectJSON(ctx, in, env, m.Result, inspect.Outbound, inspect.KindResult, fmt.Sprintf("the client's answer to %s", env.Server))
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			env.Out = m.WithResult(out)
+		}
 	case env.Dir == ServerToClient && m.Kind == jsonrpc.KindRequest && len(m.Params) > 0 &&
 		(m.Method == "sampling/createMessage" || m.Method == "elicitation/create"):
 		// sampling/createMessage, elicitation/create: what an upstream asks the client (and

@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/identity"
 	"gatehouse/internal/inspect"
+	"gatehouse/internal/jsonrpc"
 	"gatehouse/internal/inspect/injection"
 	"gatehouse/internal/inspect/secret"
 )
@@ -109,5 +110,33 @@ func TestInspectionOfUpstreamErrors(t *testing.T) {
 	_, msg := errCode(t, r)
 	if strings.Contains(msg, "Ignore all previous") || !strings.Contains(msg, "content withheld") {
 		t.Fatalf("error message: %q", msg)
+	}
+}
+
+// TestInspectionOfClientAnswers: a secret in a client's answer to a sampling request is
+// refused before the upstream sees it; the upstream gets an error instead.
+func TestInspectionOfClientAnswers(t *testing.T) {
+	a := newFake("a", "sample")
+	pol := policyFrom(t, "policy:\n  roles:\n    dev:\n      - servers: [a]\n        tools: [\"*\"]\n", nil)
+	g := newGateway(t, []UpstreamSpec{shared(a)}, func(o *Options) { o.Policy = pol; o.Inspection = testInspection(t) })
+	s := initAs(t, g, &identity.Identity{Subject: "dana", Roles: []string{"dev"}})
+	st := newRecStream()
+	done := make(chan *jsonrpc.Message, 1)
+	go func() {
+		m, _ := jsonrpc.Parse(jsonrpc.Request([]byte(`1`), "tools/call", []byte(`{"name":"a__sample"}`)))
+		r, _ := jsonrpc.Parse(s.Handle(testCtx(t), m, st))
+		done <- r
+	}()
+	req := st.waitFor(t, "sampling/createMessage")
+	key := "AKIA" + "QX4MZ7RT2LBN5KDE"
+	s.Handle(testCtx(t), parse(t, jsonrpc.Response(req.ID, []byte(`{"role":"assistant","model":"m","content":{"type":"text","text":"the key is `+key+`"}}`))), nil)
+	r := <-done
+	if !strings.Contains(string(r.Result), "clientError") || !strings.Contains(string(r.Result), "secret (aws-access-token)") {
+		t.Fatalf("result %s", r.Raw)
+	}
+	for _, raw := range a.conn(t, 0).Received() {
+		if strings.Contains(string(raw), key) {
+			t.Fatalf("the secret reached the upstream: %s", raw)
+		}
 	}
 }
