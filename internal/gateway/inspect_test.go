@@ -7,9 +7,9 @@ import (
 
 	"gatehouse/internal/identity"
 	"gatehouse/internal/inspect"
-	"gatehouse/internal/jsonrpc"
 	"gatehouse/internal/inspect/injection"
 	"gatehouse/internal/inspect/secret"
+	"gatehouse/internal/jsonrpc"
 )
 
 func testInspection(t *testing.T, extra ...inspect.ActionRule) *Inspection {
