@@ -186,16 +186,11 @@ func (s *SQLite) Read(ctx context.Context, chain string, after int64, limit int)
 	}
 	defer rows.Close()
 	var out []Stored
-	for rows.Next() {
-		st := Stored{Chain: chain}
-		var body []byte
-		if err := rows.Scan(&st.Seq, &body, &st.Hash); err != nil {
-			return nil, err
-		}
-		st.Body = body
-		out = append(out, st)
-	}
-	return out, rows.Err()
+	err = eachStored(rows, func(seq int64, body []byte, hash string) error {
+		out = append(out, Stored{Chain: chain, Seq: seq, Body: body, Hash: hash})
+		return nil
+	})
+	return out, err
 }
 
 // Cursor implements Store.
