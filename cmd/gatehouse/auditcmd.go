@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,14 +24,10 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		"       gatehouse audit export --config FILE [--out FILE]\n" +
 		"       gatehouse audit prune  --config FILE --before DURATION|TIME\n" +
 		"       gatehouse audit query  --config FILE [--since T] [--until T] [--subject S] [--tenant T] [--server S] [--tool N] [--decision D] [--outcome O] [--kind K] [--limit N] [--format table|jsonl]"
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, use)
+	sub, fs, path, ok := subcommand("audit", use, args, "configuration file", stderr)
+	if !ok {
 		return 2
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("audit "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file")
 	pubkey := fs.String("pubkey", "", "verify: the public key (default: the one in the data directory)")
 	cpFile := fs.String("checkpoints", "", "verify: checkpoints kept outside the store (JSON lines)")
 	asJSON := fs.Bool("json", false, "verify: print the report as JSON")

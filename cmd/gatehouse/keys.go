@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -18,14 +17,10 @@ func keysCmd(args []string, stdout, stderr io.Writer) int {
 	const use = "usage: gatehouse keys create --config FILE --subject S [--name N] [--tenant T] [--roles a,b] [--scopes x,y] [--expires 720h]\n" +
 		"       gatehouse keys list   --config FILE\n" +
 		"       gatehouse keys revoke --config FILE ID"
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, use)
+	sub, fs, path, ok := subcommand("keys", use, args, "configuration file (its data_dir holds the keys)", stderr)
+	if !ok {
 		return 2
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (its data_dir holds the keys)")
 	subject := fs.String("subject", "", "the identity's subject (create)")
 	name := fs.String("name", "", "a label, reported as the client id (create)")
 	tenant := fs.String("tenant", "", "tenant (create)")

@@ -78,14 +78,10 @@ func pinsCmd(args []string, stdout, stderr io.Writer) int {
 		"       gatehouse pins approve --config FILE (KEY... | --all)\n" +
 		"       gatehouse pins reject  --config FILE (KEY... | --all)\n" +
 		"KEY is server/kind/name as diff shows it, e.g. files/tool/read_file"
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, use)
+	sub, fs, path, ok := subcommand("pins", use, args, "configuration file", stderr)
+	if !ok {
 		return 2
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("pins "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file")
 	all := fs.Bool("all", false, "every pending definition (approve, reject)")
 	if err := fs.Parse(args[1:]); err != nil || *path == "" {
 		fmt.Fprintln(stderr, use)
@@ -203,4 +199,18 @@ func interruptible(timeout time.Duration) (context.Context, context.CancelFunc) 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	return ctx, func() { cancel(); stop() }
+}
+
+// subcommand starts a command with subcommands (`gatehouse GROUP SUB --config FILE ...`): it
+// names the subcommand and returns its flag set with --config defined; ok is false (usage
+// printed) when no subcommand was given.
+func subcommand(group, use string, args []string, configHelp string, stderr io.Writer) (sub string, fs *flag.FlagSet, path *string, ok bool) {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, use)
+		return "", nil, nil, false
+	}
+	sub = args[0]
+	fs = flag.NewFlagSet(group+" "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return sub, fs, fs.String("config", "", configHelp), true
 }
