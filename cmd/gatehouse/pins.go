@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -127,7 +128,7 @@ func pinsCmd(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		for _, it := range items {
-			if len(keys) > 0 && !contains(keys, it.Key) {
+			if len(keys) > 0 && !slices.Contains(keys, it.Key) {
 				continue
 			}
 			was := "(not pinned)"
@@ -174,15 +175,6 @@ func short(d string) string {
 		return d[:19]
 	}
 	return d
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func indentLines(s, prefix string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gatehouse/internal/inspect"
@@ -331,10 +332,8 @@ func (g *Gateway) noteFindings(env *Envelope, fs []inspect.Finding, secrets []st
 }
 
 func addOnce(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
+	if slices.Contains(list, s) {
+		return list
 	}
 	return append(list, s)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"gatehouse/internal/lockedfile"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -256,7 +257,7 @@ func (s *Store) Observe(defs []Definition, last bool, server string, kind Kind, 
 		if p, ok := s.st.Pending[it.key]; ok && p.Digest == it.dig {
 			continue // already waiting
 		}
-		if contains(s.st.Rejected[it.key], it.dig) {
+		if slices.Contains(s.st.Rejected[it.key], it.dig) {
 			continue // refused before
 		}
 		todo = append(todo, it)
@@ -476,13 +477,4 @@ func (s *Store) update(f func(st *state, lock map[string]Pin) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.reloadLocked(true)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
