@@ -124,6 +124,7 @@ func TestIntegrity(t *testing.T) {
 		!strings.Contains(out, "up/tool/extra: new") {
 		t.Fatalf("pins diff (%d): %s %s", code, out, errOut)
 	}
+	t.Logf("gatehouse pins diff:\n%s", out)
 	if out, errOut, code := gatehouseCmd(t, "pins", "approve", "--config", gh.Config, "up/tool/weather", "up/tool/Send-Emai1"); code != 0 {
 		t.Fatalf("approve: %s %s", out, errOut)
 	}

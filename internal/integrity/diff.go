@@ -8,7 +8,7 @@ import (
 // longest common subsequence of their lines. Definitions are small, so the quadratic table
 // is cheap; beyond maxDiffLines it falls back to "all removed, all added".
 func Diff(a, b string) string {
-	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
+	x, y := lines(a), lines(b)
 	var out strings.Builder
 	if len(x)*len(y) > maxDiffLines*maxDiffLines {
 		for _, l := range x {
@@ -52,3 +52,11 @@ func Diff(a, b string) string {
 }
 
 const maxDiffLines = 2000
+
+// lines splits a text into lines; an empty text has none (a new definition has no old side).
+func lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
