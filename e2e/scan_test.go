@@ -50,6 +50,19 @@ func TestScan(t *testing.T) {
 		t.Fatalf("inventory incomplete:\n%s", out)
 	}
 
+	// One stdio server without a configuration, its script named relative to the caller's
+	// folder (the test runs in e2e/).
+	argv := ServerFilesystemCmd(t, dir)
+	wd, _ := os.Getwd()
+	rel, err := filepath.Rel(wd, argv[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = gatehouseCmd(t, append([]string{"scan", "--", argv[0], rel}, argv[2:]...)...)
+	if code != 0 || !strings.Contains(out, "write_file") || !strings.Contains(out, ", 0 poisoned,") {
+		t.Fatalf("scan -- COMMAND with a relative script: exit %d\n%s\n%s", code, out, errOut)
+	}
+
 	poisoned := startPoisonedUpstream(t)
 	out, errOut, code = gatehouseCmd(t, "scan", "--url", poisoned)
 	if code != 1 || !strings.Contains(out, "POISONED") || !strings.Contains(out, "injection:hidden-block") {

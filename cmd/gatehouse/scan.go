@@ -101,6 +101,10 @@ func oneServerConfig(url string, command []string) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "    transport: stdio\n    command: %q\n", command[0])
+	// Relative paths in the command line mean the caller's folder, not the scratch config's.
+	if wd, err := os.Getwd(); err == nil {
+		fmt.Fprintf(&b, "    cwd: %q\n", wd)
+	}
 	if len(command) > 1 {
 		b.WriteString("    args: [")
 		for i, a := range command[1:] {
