@@ -27,9 +27,16 @@ import (
 // recordingUpstream is a Go SDK MCP server over Streamable HTTP that records the
 // Authorization header of every request it gets.
 type recordingUpstream struct {
-	URL string
-	mu  sync.Mutex
-	got []string
+	URL    string
+	mu     sync.Mutex
+	got    []string
+	called []string // tools run, in order
+}
+
+func (r *recordingUpstream) calledTools() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.called)
 }
 
 func (r *recordingUpstream) authorizations() []string {
@@ -41,17 +48,20 @@ func (r *recordingUpstream) authorizations() []string {
 func startRecordingUpstream(t *testing.T, name string, tools ...string) *recordingUpstream {
 	t.Helper()
 	srv := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1"}, nil)
+	r := &recordingUpstream{}
 	type in struct {
 		Text     string `json:"text,omitempty"`
 		Password string `json:"password,omitempty"`
 	}
 	for _, tool := range tools {
 		mcp.AddTool(srv, &mcp.Tool{Name: tool, Description: "test tool " + tool}, func(ctx context.Context, req *mcp.CallToolRequest, args in) (*mcp.CallToolResult, any, error) {
+			r.mu.Lock()
+			r.called = append(r.called, tool)
+			r.mu.Unlock()
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: tool + ": " + args.Text + "|" + args.Password}}}, nil, nil
 		})
 	}
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
-	r := &recordingUpstream{}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
 		r.got = append(r.got, req.Header.Get("Authorization"))
@@ -295,6 +305,31 @@ func TestIdentityAndPolicy(t *testing.T) {
 		sec := pollRecords(t, gh.Config, 1, "--kind", "security")
 		if len(sec) != 1 || sec[0]["subject"] != "bob" || sec[0]["event"] != "session_presented_by_another_identity" {
 			t.Errorf("security records: %v", sec)
+		}
+	})
+
+	t.Run("duplicate member names cannot smuggle a denied tool or argument", func(t *testing.T) {
+		resp, _ := rawPost(t, gh.URL, "Bearer "+alice, "", initBody)
+		sid := resp.Header.Get("Mcp-Session-Id")
+		if resp.StatusCode != 200 || sid == "" {
+			t.Fatalf("initialize: %d", resp.StatusCode)
+		}
+		rawPost(t, gh.URL, "Bearer "+alice, sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+		before := len(mail.calledTools())
+		// The gateway would check the first name (granted), the upstream's JSON parser takes
+		// the last (the local name of a tool the role does not grant).
+		for i, body := range []string{
+			`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"mail__echo","arguments":{},"name":"wipe"}}`,
+			`{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"mail__echo","n\u0061me":"wipe"}}`,
+			`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"mail__login","arguments":{"password":"x","text":"a","password":"hunter2"}}}`,
+		} {
+			resp, out := rawPost(t, gh.URL, "Bearer "+alice, sid, body)
+			if !strings.Contains(out, `"code":-32600`) || !strings.Contains(out, "duplicate member name") {
+				t.Errorf("case %d: HTTP %d %s", i, resp.StatusCode, out)
+			}
+		}
+		if got := mail.calledTools()[before:]; len(got) != 0 {
+			t.Errorf("the upstream ran %v", got)
 		}
 	})
 

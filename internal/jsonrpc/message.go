@@ -84,6 +84,7 @@ func (m *Message) parse() error {
 		return fmt.Errorf("%w: message is not a JSON object", ErrInvalid)
 	}
 	var version, method, errSpan span
+	var names memberNames
 	seen := 0
 	const (
 		seenVersion = 1 << iota
@@ -109,6 +110,9 @@ func (m *Message) parse() error {
 			if esc {
 				key = unquoteBytes(b[i:kEnd])
 			}
+			if names.add(b[i:kEnd], esc) {
+				return fmt.Errorf("%w: %v %s at offset %d", ErrInvalid, errDuplicateMember, b[i:kEnd], i)
+			}
 			i = skipWS(b, kEnd)
 			if i >= len(b) || b[i] != ':' {
 				return fmt.Errorf("%w: expected ':' at offset %d", ErrParse, i)
@@ -117,6 +121,9 @@ func (m *Message) parse() error {
 			vStart := i
 			vEnd, err := skipValue(b, i, 1)
 			if err != nil {
+				if errors.Is(err, errDuplicateMember) {
+					return fmt.Errorf("%w: %v", ErrInvalid, err)
+				}
 				return fmt.Errorf("%w: %v", ErrParse, err)
 			}
 			sp := span{vStart, vEnd}

@@ -46,6 +46,14 @@ func TestParse(t *testing.T) {
 		{name: "bad utf8", in: "{\"jsonrpc\":\"2.0\",\"method\":\"a\xff\"}", err: ErrParse},
 		{name: "bad escape", in: `{"jsonrpc":"2.0","method":"\q"}`, err: ErrParse},
 		{name: "bad number", in: `{"jsonrpc":"2.0","id":01,"method":"m"}`, err: ErrParse},
+		{name: "dup unknown top-level member", in: `{"jsonrpc":"2.0","x":1,"method":"m","x":2}`, err: ErrInvalid},
+		{name: "dup in params", in: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","name":"delete_all"}}`, err: ErrInvalid},
+		{name: "dup nested in arguments", in: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{"path":"/ok","x":[{"a":1}],"path":"/etc/shadow"}}}`, err: ErrInvalid},
+		{name: "dup spelled with an escape", in: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","n\u0061me":"delete_all"}}`, err: ErrInvalid},
+		{name: "dup in result", in: `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"a","text":"b"}]}}`, err: ErrInvalid},
+		{name: "dup after many members", in: `{"jsonrpc":"2.0","id":1,"method":"m","params":{` + manyMembers(40) + `,"k7":0}}`, err: ErrInvalid},
+		{name: "many distinct members", in: `{"jsonrpc":"2.0","id":1,"method":"m","params":{` + manyMembers(40) + `}}`, kind: KindRequest, id: "1", method: "m", params: `{` + manyMembers(40) + `}`},
+		{name: "same name in sibling objects", in: `{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":{"x":1},"b":{"x":1},"x":[{"x":1},{"x":2}]}}`, kind: KindRequest, id: "1", method: "m", params: `{"a":{"x":1},"b":{"x":1},"x":[{"x":1},{"x":2}]}`},
 		{name: "deep", in: `{"jsonrpc":"2.0","method":"m","params":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`, err: ErrParse},
 	}
 	for _, tt := range tests {
@@ -65,6 +73,15 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyMembers is n members "k0".."k(n-1)", enough to leave the small duplicate check.
+func manyMembers(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf("%q:%d", fmt.Sprintf("k%d", i), i)
+	}
+	return strings.Join(parts, ",")
 }
 
 func TestWithIDKeepsEverythingElse(t *testing.T) {

@@ -177,6 +177,51 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
+// errDuplicateMember: an object names the same member twice. RFC 8259 leaves the meaning
+// to the parser, and parsers differ (most take the last, some the first), so a gateway that
+// read one value while the upstream read the other could be steered past its own checks:
+// such a message is refused, whichever side sends it.
+var errDuplicateMember = errors.New("duplicate member name")
+
+// memberNames finds repeated member names in one object: a linear scan while the object is
+// small (the usual case; no allocation), a set beyond that.
+type memberNames struct {
+	small [16][]byte
+	n     int
+	set   map[string]struct{}
+}
+
+// add records name (the raw literal, quotes included) and reports whether it was seen before.
+func (m *memberNames) add(raw []byte, escaped bool) bool {
+	name := raw[1 : len(raw)-1]
+	if escaped {
+		name = unquoteBytes(raw)
+	}
+	if m.set != nil {
+		if _, ok := m.set[string(name)]; ok {
+			return true
+		}
+		m.set[string(name)] = struct{}{}
+		return false
+	}
+	for _, s := range m.small[:m.n] {
+		if string(s) == string(name) {
+			return true
+		}
+	}
+	if m.n < len(m.small) {
+		m.small[m.n] = name
+		m.n++
+		return false
+	}
+	m.set = make(map[string]struct{}, 2*len(m.small))
+	for _, s := range m.small {
+		m.set[string(s)] = struct{}{}
+	}
+	m.set[string(name)] = struct{}{}
+	return false
+}
+
 func skipObject(b []byte, i, depth int) (int, error) {
 	if depth > maxDepth {
 		return 0, errors.New("nesting too deep")
@@ -185,13 +230,17 @@ func skipObject(b []byte, i, depth int) (int, error) {
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
+	var names memberNames
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return 0, fmt.Errorf("expected member name at offset %d", i)
 		}
-		end, _, err := skipString(b, i)
+		end, esc, err := skipString(b, i)
 		if err != nil {
 			return 0, err
+		}
+		if names.add(b[i:end], esc) {
+			return 0, fmt.Errorf("%w %s at offset %d", errDuplicateMember, b[i:end], i)
 		}
 		i = skipWS(b, end)
 		if i >= len(b) || b[i] != ':' {
