@@ -242,7 +242,8 @@ type gateway struct {
 
 // startGateway writes the configuration and runs `gatehouse serve`, waiting until /healthz
 // answers and every upstream is up (or 15s).
-func startGateway(ctx context.Context, bin, dir, name, upstreamYAML string, maxSessions int, security func(url string) string) (*gateway, error) {
+// With profileDir set, the gateway writes a CPU profile there (name.pprof) until it stops.
+func startGateway(ctx context.Context, bin, dir, name, upstreamYAML string, maxSessions int, security func(url string) string, profileDir string) (*gateway, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -252,7 +253,11 @@ func startGateway(ctx context.Context, bin, dir, name, upstreamYAML string, maxS
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	c, err := start(name, exec.Command(bin, "serve", "--config", cfgPath), filepath.Join(dir, name+".log"))
+	args := []string{"serve", "--config", cfgPath}
+	if profileDir != "" {
+		args = append(args, "--cpuprofile", filepath.Join(profileDir, name+".pprof"))
+	}
+	c, err := start(name, exec.Command(bin, args...), filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +26,7 @@ type settings struct {
 	Duration     time.Duration `json:"duration_ns"`
 	Warmup       time.Duration `json:"warmup_ns"`
 	Count        int           `json:"count"`
+	Rounds       int           `json:"rounds"`
 	Concurrency  []int         `json:"concurrency"`
 	Payloads     []string      `json:"payloads"`
 	Sessions     int           `json:"idle_sessions"`
@@ -38,6 +40,7 @@ type settings struct {
 	UpstreamJSON bool          `json:"upstream_json_response"`
 	Timeout      time.Duration `json:"timeout_ns"`
 	JSON         string        `json:"-"`
+	ProfileDir   string        `json:"-"`
 	KeepTemp     bool          `json:"-"`
 }
 
@@ -62,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	fs.DurationVar(&s.Duration, "duration", 5*time.Second, "measuring time per cell (an upper bound with --count)")
 	fs.DurationVar(&s.Warmup, "warmup", time.Second, "warm-up per cell, on the cell's sessions, not measured")
 	fs.IntVar(&s.Count, "count", 0, "measured calls per cell (0: run for --duration)")
+	fs.IntVar(&s.Rounds, "rounds", 1, "measure each cell in this many interleaved rounds (every path once per round), splitting --duration and --count between them")
 	conc := fs.String("concurrency", "1,8,64", "concurrency levels (one session per worker), comma-separated")
 	payloads := fs.String("payloads", "echo,blob", "payloads: echo (100 B argument and result), blob (64 KiB result)")
 	fs.IntVar(&s.Sessions, "sessions", 1000, "idle sessions to open through the gateway for the memory test (0: skip)")
@@ -74,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	fs.IntVar(&s.PolicyRules, "policy-rules", 500, "rules in the gateway-auth policy")
 	fs.BoolVar(&s.UpstreamJSON, "upstream-json", false, "upstream answers with application/json instead of SSE")
 	fs.DurationVar(&s.Timeout, "timeout", 20*time.Minute, "bound on the whole run")
+	fs.StringVar(&s.ProfileDir, "profile", "", "write each gateway's CPU profile to this folder (gatehouse serve --cpuprofile)")
 	fs.StringVar(&s.JSON, "json", "", "also write the results as JSON to this file (- for stdout)")
 	fs.BoolVar(&s.KeepTemp, "keep", false, "keep the temp dir (configs, logs, built binary)")
 	if err := fs.Parse(args); err != nil {
@@ -99,6 +104,9 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	if s.Duration <= 0 || s.Duration > time.Hour {
 		return nil, errors.New("--duration must be in (0, 1h]")
 	}
+	if s.Rounds < 1 || s.Rounds > 100 {
+		return nil, errors.New("--rounds must be from 1 to 100")
+	}
 	if s.Warmup < 0 || s.Count < 0 || s.Sessions < 0 || s.Sessions > 100000 {
 		return nil, errors.New("--warmup, --count and --sessions must not be negative (--sessions at most 100000)")
 	}
@@ -117,7 +125,10 @@ type cellReport struct {
 	GatewayCPUmsPerCall float64 `json:"gateway_cpu_ms_per_call,omitempty"`
 	GatewayRSSBefore    int64   `json:"gateway_rss_before,omitempty"`
 	GatewayRSSAfter     int64   `json:"gateway_rss_after,omitempty"`
+	// RoundCPU is GatewayCPUmsPerCall of each round (--rounds).
+	RoundCPU []float64 `json:"round_gateway_cpu_ms_per_call,omitempty"`
 	// Upstream process (both paths).
+	UpstreamCPUms        float64 `json:"upstream_cpu_ms,omitempty"`
 	UpstreamCPUmsPerCall float64 `json:"upstream_cpu_ms_per_call,omitempty"`
 	// Against the direct cell of the same payload and concurrency.
 	Ratio       float64       `json:"throughput_ratio,omitempty"`
@@ -252,7 +263,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	// the load phases.
 	if s.Sessions > 0 {
 		// Memory is measured with content inspection on, as the gateway runs by default.
-		gw, err := startGateway(ctx, bin, dir, "gateway-idle-http", httpUpstreamYAML(upURL), maxSess, inspectOn)
+		gw, err := startGateway(ctx, bin, dir, "gateway-idle-http", httpUpstreamYAML(upURL), maxSess, inspectOn, s.ProfileDir)
 		if err != nil {
 			return r, err
 		}
@@ -263,7 +274,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		gw.stop()
 	}
 	if s.Stdio && s.Sessions > 0 {
-		gw, err := startGateway(ctx, bin, dir, "gateway-idle-stdio", stdioUpstreamYAML(self), maxSess, inspectOn)
+		gw, err := startGateway(ctx, bin, dir, "gateway-idle-stdio", stdioUpstreamYAML(self), maxSess, inspectOn, s.ProfileDir)
 		if err != nil {
 			return r, err
 		}
@@ -278,7 +289,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	}
 
 	// The matrix, HTTP upstream.
-	gw, err := startGateway(ctx, bin, dir, "gateway-http", httpUpstreamYAML(upURL), maxSess, nil)
+	gw, err := startGateway(ctx, bin, dir, "gateway-http", httpUpstreamYAML(upURL), maxSess, nil, s.ProfileDir)
 	if err != nil {
 		return r, err
 	}
@@ -307,7 +318,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		authGW, err = startGateway(ctx, bin, dir, "gateway-auth", httpUpstreamYAML(upURL), maxSess, func(url string) string {
 			resource = url
 			return bench.PolicyYAML(url, is.URL, s.PolicyRoles, s.PolicyRules) + "audit:\n  enabled: false\ninspection:\n  enabled: false\n"
-		})
+		}, s.ProfileDir)
 		if err != nil {
 			gw.stop()
 			return r, err
@@ -321,7 +332,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	var auditGW *gateway
 	var auditClient *bench.Client
 	if s.Audit {
-		if auditGW, err = startGateway(ctx, bin, dir, "gateway-audit", httpUpstreamYAML(upURL), maxSess, auditOn); err != nil {
+		if auditGW, err = startGateway(ctx, bin, dir, "gateway-audit", httpUpstreamYAML(upURL), maxSess, auditOn, s.ProfileDir); err != nil {
 			gw.stop()
 			return r, err
 		}
@@ -332,7 +343,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	var inspGW *gateway
 	var inspClient *bench.Client
 	if s.Inspect {
-		if inspGW, err = startGateway(ctx, bin, dir, "gateway-inspect", httpUpstreamYAML(upURL), maxSess, inspectOn); err != nil {
+		if inspGW, err = startGateway(ctx, bin, dir, "gateway-inspect", httpUpstreamYAML(upURL), maxSess, inspectOn, s.ProfileDir); err != nil {
 			gw.stop()
 			return r, err
 		}
@@ -340,35 +351,32 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		inspClient = &bench.Client{URL: inspGW.url, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
 		progress(log, "gateway-inspect pid %d at %s", inspGW.pid(), inspGW.url)
 	}
+	// The paths measured side by side. With --rounds N each cell is measured in N interleaved
+	// rounds (every path once per round, the order reversed every other round), so that the
+	// machine's drift over the run falls on all paths alike.
+	paths := []benchPath{{"direct", directClient, "", 0}}
+	if relay != nil {
+		paths = append(paths, benchPath{"relay", relayClient, "", relay.pid()})
+	}
+	paths = append(paths, benchPath{"gateway", gwClient, "up__", gw.pid()})
+	if authGW != nil {
+		paths = append(paths, benchPath{"gateway-auth", authClient, "up__", authGW.pid()})
+	}
+	if auditGW != nil {
+		paths = append(paths, benchPath{"gateway-audit", auditClient, "up__", auditGW.pid()})
+	}
+	if inspGW != nil {
+		paths = append(paths, benchPath{"gateway-inspect", inspClient, "up__", inspGW.pid()})
+	}
 	direct := map[string]*cellReport{}
 	for _, p := range s.Payloads {
 		for _, c := range s.Concurrency {
-			d := measure(ctx, s, directClient, p, "", c, "direct", 0, up.pid(), hz, log)
-			r.Cells = append(r.Cells, d)
-			direct[fmt.Sprint(p, c)] = d
-			if relay != nil {
-				f := measure(ctx, s, relayClient, p, "", c, "relay", relay.pid(), up.pid(), hz, log)
-				compare(f, d)
-				r.Cells = append(r.Cells, f)
+			cells := measureRounds(ctx, s, paths, p, c, up.pid(), hz, log)
+			for _, cr := range cells[1:] {
+				compare(cr, cells[0])
 			}
-			g := measure(ctx, s, gwClient, p, "up__", c, "gateway", gw.pid(), up.pid(), hz, log)
-			compare(g, d)
-			r.Cells = append(r.Cells, g)
-			if authGW != nil {
-				a := measure(ctx, s, authClient, p, "up__", c, "gateway-auth", authGW.pid(), up.pid(), hz, log)
-				compare(a, d)
-				r.Cells = append(r.Cells, a)
-			}
-			if auditGW != nil {
-				a := measure(ctx, s, auditClient, p, "up__", c, "gateway-audit", auditGW.pid(), up.pid(), hz, log)
-				compare(a, d)
-				r.Cells = append(r.Cells, a)
-			}
-			if inspGW != nil {
-				a := measure(ctx, s, inspClient, p, "up__", c, "gateway-inspect", inspGW.pid(), up.pid(), hz, log)
-				compare(a, d)
-				r.Cells = append(r.Cells, a)
-			}
+			r.Cells = append(r.Cells, cells...)
+			direct[fmt.Sprint(p, c)] = cells[0]
 			if err := ctx.Err(); err != nil {
 				break
 			}
@@ -383,7 +391,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 
 	// The same through a stdio upstream (shared by all sessions), against the HTTP direct cells.
 	if s.Stdio {
-		gw, err := startGateway(ctx, bin, dir, "gateway-stdio", stdioUpstreamYAML(self), maxSess, nil)
+		gw, err := startGateway(ctx, bin, dir, "gateway-stdio", stdioUpstreamYAML(self), maxSess, nil, s.ProfileDir)
 		if err != nil {
 			return r, err
 		}
@@ -435,7 +443,79 @@ func collectLog(r *report, gw *gateway) {
 	}
 }
 
-// measure runs one cell and reads the gateway's and upstream's counters around its window.
+// roundSpread describes the per-round differences (c minus g, divided by per) when the
+// cells were measured in interleaved rounds: the median and the range, so that a reader sees
+// how much of a difference is the machine's noise.
+func roundSpread(c, g *cellReport, per float64) string {
+	if len(c.RoundCPU) < 2 || len(c.RoundCPU) != len(g.RoundCPU) {
+		return ""
+	}
+	d := make([]float64, len(c.RoundCPU))
+	for i := range d {
+		d[i] = (c.RoundCPU[i] - g.RoundCPU[i]) / per
+	}
+	slices.Sort(d)
+	med := d[len(d)/2]
+	if len(d)%2 == 0 {
+		med = (d[len(d)/2-1] + d[len(d)/2]) / 2
+	}
+	return fmt.Sprintf(" (%d rounds: median %+.3f, from %+.3f to %+.3f)", len(d), med, d[0], d[len(d)-1])
+}
+
+// benchPath is one way from the load client to the upstream.
+type benchPath struct {
+	name   string
+	cl     *bench.Client
+	prefix string // tool-name prefix: the gateway namespaces tools
+	pid    int    // the process between client and upstream; 0 for direct
+}
+
+// measureRounds measures one payload and concurrency on every path, in s.Rounds interleaved
+// rounds of s.Duration/s.Rounds each, and merges each path's rounds into one cell.
+func measureRounds(ctx context.Context, s *settings, paths []benchPath, payload string, conc, upPID int, hz int64, log io.Writer) []*cellReport {
+	rounds := max(s.Rounds, 1)
+	rs := *s
+	rs.Duration = s.Duration / time.Duration(rounds)
+	rs.Count = (s.Count + rounds - 1) / rounds
+	out := make([]*cellReport, len(paths))
+	for round := 0; round < rounds && ctx.Err() == nil; round++ {
+		for k := range paths {
+			i := k
+			if round%2 == 1 {
+				i = len(paths) - 1 - k
+			}
+			bp := paths[i]
+			cr := measure(ctx, &rs, bp.cl, payload, bp.prefix, conc, bp.name, bp.pid, upPID, hz, log)
+			if out[i] == nil {
+				out[i] = cr
+			} else {
+				out[i].merge(cr)
+			}
+		}
+	}
+	return out
+}
+
+// merge adds a later round of the same cell.
+func (c *cellReport) merge(o *cellReport) {
+	c.Result.Merge(o.Result)
+	c.GatewayCPUms += o.GatewayCPUms
+	c.UpstreamCPUms += o.UpstreamCPUms
+	c.RoundCPU = append(c.RoundCPU, o.RoundCPU...)
+	if c.Result.Calls > 0 {
+		c.GatewayCPUmsPerCall = c.GatewayCPUms / float64(c.Result.Calls)
+		c.UpstreamCPUmsPerCall = c.UpstreamCPUms / float64(c.Result.Calls)
+	}
+	c.GatewayRSSAfter = o.GatewayRSSAfter
+	if o.Error != "" && c.Error == "" {
+		c.Error = o.Error
+	}
+	if o.Flagged {
+		c.Flagged = true
+		c.FlagReasons = append(c.FlagReasons, o.FlagReasons...)
+	}
+}
+
 // measure runs one cell; proxyPID is the process between client and upstream (gateway or
 // relay; 0 for direct), whose CPU and RSS are read.
 func measure(ctx context.Context, s *settings, cl *bench.Client, payload, prefix string, conc int, path string, proxyPID, upPID int, hz int64, log io.Writer) *cellReport {
@@ -483,10 +563,12 @@ func measure(ctx context.Context, s *settings, cl *bench.Client, payload, prefix
 		if proxyPID > 0 {
 			cr.GatewayCPUms = ms(bench.TicksToDuration(gwAfter.ticks-gwBefore.ticks, hz))
 			cr.GatewayCPUmsPerCall = cr.GatewayCPUms / float64(res.Calls)
+			cr.RoundCPU = []float64{cr.GatewayCPUmsPerCall}
 			cr.GatewayRSSBefore, cr.GatewayRSSAfter = gwBefore.rss, gwAfter.rss
 		}
 		if upPID > 0 {
-			cr.UpstreamCPUmsPerCall = ms(bench.TicksToDuration(upAfter.ticks-upBefore.ticks, hz)) / float64(res.Calls)
+			cr.UpstreamCPUms = ms(bench.TicksToDuration(upAfter.ticks-upBefore.ticks, hz))
+			cr.UpstreamCPUmsPerCall = cr.UpstreamCPUms / float64(res.Calls)
 		}
 	}
 	progress(log, "%-5s c=%-3d %-13s %8.0f calls/s  p50 %s  p99 %s  errors %d", payload, conc, path, res.PerSecond,
@@ -620,7 +702,7 @@ func checkTargets(r *report) []targetCheck {
 		out = append(out, targetCheck{
 			What:   fmt.Sprintf("identity + policy added gateway CPU per %s call, c=%d (gateway-auth minus gateway)", c.Payload, c.Concurrency),
 			Target: fmt.Sprintf("<= %.2f ms", targetAuthCPUms),
-			Got:    fmt.Sprintf("%+.3f ms", added),
+			Got:    fmt.Sprintf("%+.3f ms", added) + roundSpread(c, g, 1),
 			Pass:   added <= targetAuthCPUms,
 		})
 	}
@@ -640,10 +722,11 @@ func checkTargets(r *report) []targetCheck {
 		}
 		// Two records per call: the request (durable before forwarding) and its outcome.
 		perRecord := (c.GatewayCPUmsPerCall - g.GatewayCPUmsPerCall) / 2
+		spread := roundSpread(c, g, 2)
 		out = append(out, targetCheck{
 			What:   fmt.Sprintf("gateway CPU per audit record, %s c=%d ((gateway-audit minus gateway) / 2 records per call)", c.Payload, c.Concurrency),
 			Target: fmt.Sprintf("<= %.2f ms", targetAuditRecordCPUms),
-			Got:    fmt.Sprintf("%+.3f ms", perRecord),
+			Got:    fmt.Sprintf("%+.3f ms", perRecord) + spread,
 			Pass:   perRecord <= targetAuditRecordCPUms,
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -86,27 +87,34 @@ func load(name string, args []string, stderr io.Writer) (*config.Config, int) {
 }
 
 // loadWatch is load for the commands that serve: they also take --watch-config.
-func loadWatch(name string, args []string, stderr io.Writer, serving bool) (*config.Config, time.Duration, int) {
+func loadWatch(name string, args []string, stderr io.Writer, serving bool) (*config.Config, serveFlags, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (YAML)")
-	watch := time.Duration(0)
+	var sf serveFlags
 	if serving {
-		fs.DurationVar(&watch, "watch-config", 2*time.Second, "how often to check the configuration file for changes (0: only on SIGHUP)")
+		fs.DurationVar(&sf.watch, "watch-config", 2*time.Second, "how often to check the configuration file for changes (0: only on SIGHUP)")
+		fs.StringVar(&sf.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for performance work; read it with go tool pprof)")
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, 0, 2
+		return nil, sf, 2
 	}
 	if *path == "" {
 		fmt.Fprintf(stderr, "gatehouse %s: --config FILE is required\n", name)
-		return nil, 0, 2
+		return nil, sf, 2
 	}
 	cfg, err := app.LoadConfig(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
-		return nil, 0, 1
+		return nil, sf, 1
 	}
-	return cfg, watch, 0
+	return cfg, sf, 0
+}
+
+// serveFlags are the flags of the commands that serve, beside --config.
+type serveFlags struct {
+	watch      time.Duration
+	cpuProfile string
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -129,15 +137,28 @@ func validate(args []string, stdout, stderr io.Writer) int {
 // start loads the configuration, builds the gateway and connects its upstreams. The caller
 // must call stop when done.
 func start(name string, args []string, stderr io.Writer) (a *app.App, cfg *config.Config, logger *slog.Logger, ctx context.Context, stop func(), code int) {
-	cfg, watch, code := loadWatch(name, args, stderr, true)
+	cfg, sf, code := loadWatch(name, args, stderr, true)
 	if cfg == nil {
 		return nil, nil, nil, nil, nil, code
+	}
+	stopProfile := func() {}
+	if sf.cpuProfile != "" {
+		f, err := os.Create(sf.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse %s: --cpuprofile: %v\n", name, err)
+			return nil, nil, nil, nil, nil, 1
+		}
+		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
 	}
 	// Logs go to stderr only: in stdio mode stdout carries the protocol.
 	logger = newLogger(cfg, stderr)
 	a, err := app.New(cfg, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
+		stopProfile()
 		return nil, nil, nil, nil, nil, 1
 	}
 	// Loading the detectors (the gitleaks rule set is parsed from TOML and its expressions
@@ -163,11 +184,11 @@ func start(name string, args []string, stderr io.Writer) (a *app.App, cfg *confi
 			}
 		}
 	}()
-	if watch > 0 {
+	if sf.watch > 0 {
 		wg.Add(1)
-		go func() { defer wg.Done(); a.WatchConfig(ctx, watch) }()
+		go func() { defer wg.Done(); a.WatchConfig(ctx, sf.watch) }()
 	}
-	return a, cfg, logger, ctx, func() { cancel(); signal.Stop(hup); wg.Wait(); a.Close() }, 0
+	return a, cfg, logger, ctx, func() { cancel(); signal.Stop(hup); wg.Wait(); a.Close(); stopProfile() }, 0
 }
 
 func serve(args []string, stderr io.Writer) int {

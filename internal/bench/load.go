@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,28 @@ type Result struct {
 	Bytes      int64         `json:"response_bytes"`
 	WarmCalls  int           `json:"warmup_calls"`
 	WarmErrors int           `json:"warmup_errors"`
+	// Samples are the measured latencies, so that results of several rounds can be merged.
+	Samples []time.Duration `json:"-"`
+}
+
+// Merge adds o's calls to r: counts and times add up, the latency summary is recomputed over
+// both rounds' samples.
+func (r *Result) Merge(o Result) {
+	r.Calls += o.Calls
+	r.Errors += o.Errors
+	if r.FirstError == "" {
+		r.FirstError = o.FirstError
+	}
+	r.Elapsed += o.Elapsed
+	r.Bytes += o.Bytes
+	r.WarmCalls += o.WarmCalls
+	r.WarmErrors += o.WarmErrors
+	r.Samples = append(r.Samples, o.Samples...)
+	r.PerSecond = 0
+	if r.Elapsed > 0 {
+		r.PerSecond = float64(r.Calls) / r.Elapsed.Seconds()
+	}
+	r.Latency = Summarize(slices.Clone(r.Samples))
 }
 
 type worker struct {
@@ -200,6 +223,7 @@ func (cell Cell) Run(ctx context.Context, c *Client) (Result, error) {
 		res.PerSecond = float64(res.Calls) / elapsed.Seconds()
 	}
 	res.Latency = Summarize(all)
+	res.Samples = all
 	return res, ctx.Err()
 }
 
