@@ -37,7 +37,7 @@ func (g *Gateway) decide(env *Envelope) error {
 		}
 		return nil
 	}
-	req := &policy.Request{Identity: s.identity, Server: env.Server, Kind: env.Kind, Name: env.Name, Now: time.Now()}
+	req := &policy.Request{Identity: s.identity, Server: env.Server, Kind: env.Kind, Name: env.Name, Now: time.Now(), Memo: &s.policyMemo}
 	if env.Kind == policy.KindTool {
 		req.Arguments, _ = jsonrpc.Member(env.Params, "arguments")
 		if srv := g.byName[env.Server]; srv != nil {

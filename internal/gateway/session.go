@@ -66,6 +66,7 @@ type Session struct {
 	cursorKey   []byte
 	cancelFuncs map[string]*inflight // client request id → its cancellation
 	history     policy.History       // what the session called, for policy conditions
+	policyMemo  policy.Memo          // static policy conditions already evaluated for this session
 
 	// The stateless revision: a session lives for one request (or one listen stream).
 	modern bool

@@ -32,8 +32,19 @@ func BenchmarkDecide(b *testing.B) {
 	if d := p.Decide(req); !d.Allow {
 		b.Fatalf("bench request denied: %s", d.Describe())
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		p.Decide(req)
-	}
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Decide(req)
+		}
+	})
+	// As the gateway decides: the session's memo keeps the static conditions.
+	b.Run("session", func(b *testing.B) {
+		req := *req
+		req.Memo = &Memo{}
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Decide(&req)
+		}
+	})
 }

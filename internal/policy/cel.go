@@ -54,21 +54,69 @@ func (c *Checker) Check(expr string) error {
 	return err
 }
 
-func (c *Checker) compile(expr string) (cel.Program, error) {
+// condition is one compiled condition and what a session's Memo may keep of it.
+type condition struct {
+	prog cel.Program
+	// partial is prog for evaluation with args and now unknown (memoNever only): when that
+	// gives a value all the same (`"contractor" in identity.roles && args.path ...` for a
+	// non-contractor), a Memo keeps it.
+	partial      cel.Program
+	memo         memoKind
+	readsSession bool
+}
+
+// compile also works out what a Memo may keep: the value of a condition that reads neither
+// args nor now changes, within one session (one identity) and for a given target and tool
+// annotations, only with the session's history, and only if it reads session.
+func (c *Checker) compile(expr string) (condition, error) {
+	var cd condition
 	ast, iss := c.env.Compile(expr)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("invalid CEL condition: %s", iss.Err())
+		return cd, fmt.Errorf("invalid CEL condition: %s", iss.Err())
 	}
 	if ast.OutputType() != cel.BoolType {
-		return nil, fmt.Errorf("CEL condition must be a bool, not %s", ast.OutputType())
+		return cd, fmt.Errorf("CEL condition must be a bool, not %s", ast.OutputType())
 	}
-	if !iterates(ast) {
-		// Without comprehensions (all, exists, map, filter) a condition's cost is bounded by
-		// its own size and the lengths of the lists it tests membership in, so the runtime
-		// cost tracker (allocations on every evaluation) would buy nothing.
-		return c.env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	cd.readsSession = readsAny(ast, "session")
+	switch {
+	case readsAny(ast, "args", "now"):
+		cd.memo = memoNever
+	case cd.readsSession:
+		cd.memo = memoPerHistory
+	default:
+		cd.memo = memoPerSession
 	}
-	return c.env.Program(ast, cel.CostLimit(costLimit), cel.EvalOptions(cel.OptOptimize))
+	// Without comprehensions (all, exists, map, filter) a condition's cost is bounded by its
+	// own size and the lengths of the lists it tests membership in, so the runtime cost
+	// tracker (allocations on every evaluation) would buy nothing.
+	var limit []cel.ProgramOption
+	if iterates(ast) {
+		limit = append(limit, cel.CostLimit(costLimit))
+	}
+	var err error
+	if cd.memo == memoNever {
+		if cd.partial, err = c.env.Program(ast, append(limit, cel.EvalOptions(cel.OptPartialEval))...); err != nil {
+			return cd, err
+		}
+	}
+	cd.prog, err = c.env.Program(ast, append(limit, cel.EvalOptions(cel.OptOptimize))...)
+	return cd, err
+}
+
+// readsAny reports whether the expression names any of vars. A comprehension variable of
+// the same name counts too: that errs towards evaluating every time.
+func readsAny(a *cel.Ast, vars ...string) bool {
+	found := false
+	celast.PreOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() == celast.IdentKind {
+			for _, v := range vars {
+				if e.AsIdent() == v {
+					found = true
+				}
+			}
+		}
+	}))
+	return found
 }
 
 // iterates reports whether a condition contains a comprehension.

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
-	"cel.dev/cel-go/interpreter"
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/identity"
@@ -36,6 +34,7 @@ const (
 )
 
 // History is what a session did so far, as conditions see it.
+// A session's history only grows: a Memo relies on that.
 type History struct {
 	Tools    []string // "server/tool", in call order, each once
 	Tags     []string // tags of those tools, each once
@@ -52,6 +51,9 @@ type Request struct {
 	Annotations map[string]any // the tool's annotations as the server declared them, or nil
 	History     History
 	Now         time.Time
+	// Memo, if set, keeps the values of static conditions between decisions of one session
+	// (whose identity does not change).
+	Memo *Memo
 }
 
 // Decision is the outcome.
@@ -74,7 +76,7 @@ type rule struct {
 	config.Rule
 	servers, tools, prompts, resources patterns
 	anyKind                            bool // names no kind: applies to all
-	prog                               cel.Program
+	condition                               // compiled When; prog is nil without one
 }
 
 // Policy is a compiled policy. It is immutable and safe for concurrent use.
@@ -84,6 +86,8 @@ type Policy struct {
 	rules   []*rule
 	tags    map[string]patterns // tag → "server/tool" patterns
 	tenants map[string]string   // server → owning tenant ("" shared)
+	// unknowns are the variables a condition's value may not depend on to be kept in a Memo.
+	unknowns []*cel.AttributePatternType
 
 	// targets caches, per server, kind and name, which rules and roles apply: that part of
 	// a decision depends on nothing else, so hundreds of patterns are matched once per name
@@ -137,7 +141,8 @@ func (p *Policy) target(server string, kind Kind, name string) *target {
 // Compile builds a policy from the configuration (nil: no policy, everything denied).
 // tenants maps each upstream to its owning tenant. Errors name the rule.
 func Compile(cfg *config.Policy, tenants map[string]string) (*Policy, error) {
-	p := &Policy{present: cfg != nil, roles: map[string][]grant{}, tags: map[string]patterns{}, tenants: tenants}
+	p := &Policy{present: cfg != nil, roles: map[string][]grant{}, tags: map[string]patterns{}, tenants: tenants,
+		unknowns: []*cel.AttributePatternType{cel.AttributePattern("args"), cel.AttributePattern("now")}}
 	if cfg == nil {
 		return p, nil
 	}
@@ -168,7 +173,7 @@ func Compile(cfg *config.Policy, tenants map[string]string) (*Policy, error) {
 			prompts: compilePatterns(cr.Prompts), resources: compilePatterns(cr.Resources)}
 		r.anyKind = cr.Tools == nil && cr.Prompts == nil && cr.Resources == nil
 		if cr.When != "" {
-			if r.prog, err = checker.compile(cr.When); err != nil {
+			if r.condition, err = checker.compile(cr.When); err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: %w", cr.Name, err))
 				continue
 			}
@@ -287,15 +292,38 @@ func (p *Policy) Decide(req *Request) Decision {
 		redactIn []string
 		redactOt []string
 	)
-	for _, r := range t.rules {
+	var memo *targetMemo
+	for i, r := range t.rules {
 		hit, evalErr := true, error(nil)
 		if r.prog != nil {
-			if act == nil {
-				act = p.activation(req)
+			known := false
+			if req.Memo != nil {
+				if memo == nil {
+					memo = req.Memo.target(p, req, t)
+				}
+				var tried bool
+				hit, evalErr, known, tried = memo.get(i, req.History)
+				if !known && !tried && r.partial != nil {
+					// Once per session and target: does the condition hold or fail whatever
+					// the arguments and the time?
+					if act == nil {
+						act = p.activation(req)
+					}
+					hit, known = act.evalPartial(r.partial, p.unknowns)
+					memo.setPartial(i, r.readsSession, req.History, hit, known)
+				}
 			}
-			hit, evalErr = act.eval(r.prog)
-			if evalErr != nil {
-				hit = r.Effect != config.EffectAllow // fail closed
+			if !known {
+				if act == nil {
+					act = p.activation(req)
+				}
+				hit, evalErr = act.eval(r.prog)
+				if evalErr != nil {
+					hit = r.Effect != config.EffectAllow // fail closed
+				}
+				if r.memo != memoNever && memo != nil {
+					memo.set(i, r.memo, req.History, hit, evalErr)
+				}
 			}
 		}
 		if !hit {
@@ -341,81 +369,6 @@ func (p *Policy) Decide(req *Request) Decision {
 	return Decision{Allow: true, Effect: config.EffectAllow, Rule: grantBy, Matched: matched,
 		RedactArguments: redactIn, RedactResult: redactOt}
 }
-
-// activation is the variables of one decision. Each is built the first time a condition
-// reads it (the arguments are decoded only if a condition looks at args), then kept for
-// the other conditions of the same decision.
-type activation struct {
-	p    *Policy
-	req  *Request
-	vars map[string]any
-}
-
-func (p *Policy) activation(req *Request) *activation {
-	return &activation{p: p, req: req, vars: make(map[string]any, 8)}
-}
-
-// ResolveName implements interpreter.Activation.
-func (a *activation) ResolveName(name string) (any, bool) {
-	if v, ok := a.vars[name]; ok {
-		return v, true
-	}
-	req := a.req
-	var v any
-	switch name {
-	case "identity":
-		id := req.Identity
-		if id == nil {
-			id = &identity.Identity{}
-		}
-		v = map[string]any{
-			"subject": id.Subject, "tenant": id.Tenant, "roles": orEmpty(id.Roles), "scopes": orEmpty(id.Scopes),
-			"client_id": id.ClientID, "method": string(id.Method),
-		}
-	case "server":
-		v = req.Server
-	case "kind":
-		v = string(req.Kind)
-	case "name":
-		v = req.Name
-	case "tool":
-		ann := req.Annotations
-		if ann == nil {
-			ann = map[string]any{}
-		}
-		var tags []string
-		if req.Kind == KindTool {
-			tags = a.p.Tags(req.Server, req.Name)
-		}
-		v = map[string]any{"name": req.Name, "annotations": ann, "tags": orEmpty(tags)}
-	case "args":
-		args := map[string]any{}
-		if len(req.Arguments) > 0 {
-			var m map[string]any
-			if json.Unmarshal(req.Arguments, &m) == nil && m != nil {
-				args = m
-			}
-		}
-		v = args
-	case "now":
-		now := req.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		v = now
-	case "session":
-		v = map[string]any{
-			"tools": orEmpty(req.History.Tools), "tags": orEmpty(req.History.Tags), "findings": orEmpty(req.History.Findings),
-		}
-	default:
-		return nil, false
-	}
-	a.vars[name] = v
-	return v, true
-}
-
-// Parent implements interpreter.Activation.
-func (a *activation) Parent() interpreter.Activation { return nil }
 
 func orEmpty(s []string) []string {
 	if s == nil {

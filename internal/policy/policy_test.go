@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,6 +122,14 @@ func TestDecide(t *testing.T) {
 			d := p.Decide(&tt.req)
 			if d.Allow != tt.allow || (tt.rule != "" && d.Rule != tt.rule) || !strings.Contains(d.Reason, tt.inReason) {
 				t.Errorf("got %s (allow=%v), want allow=%v rule %q reason containing %q", d.Describe(), d.Allow, tt.allow, tt.rule, tt.inReason)
+			}
+			// A session's memo, filled or not, decides the same.
+			withMemo := tt.req
+			withMemo.Memo = &Memo{}
+			for range 2 {
+				if m := p.Decide(&withMemo); m.Describe() != d.Describe() || !slices.Equal(m.Matched, d.Matched) {
+					t.Errorf("with a memo: %s, without: %s", m.Describe(), d.Describe())
+				}
 			}
 		})
 	}

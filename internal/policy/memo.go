@@ -1,0 +1,97 @@
+package policy
+
+import (
+	"reflect"
+	"sync"
+
+	"gatehouse/internal/identity"
+)
+
+// Memo keeps, for one session, the values of conditions that read neither args nor now, per
+// target. A condition such as `"admin" in identity.roles` then runs once per session and
+// tool, not on every call; one that reads session runs again when the session's history has
+// grown. It starts over when the policy is reloaded, the identity differs, or the tool's
+// annotations were relisted. The zero Memo is ready to use; it is safe for concurrent use.
+type Memo struct {
+	mu      sync.Mutex
+	pol     *Policy
+	id      *identity.Identity
+	targets map[*target]*targetMemo
+}
+
+// maxMemoTargets bounds one session's memo; beyond it, it starts over.
+const maxMemoTargets = 1024
+
+// targetMemo is one target's static condition values, by the rule's index in target.rules.
+type targetMemo struct {
+	mu  sync.Mutex
+	ann uintptr // the annotations map the values were computed with
+	res []memoResult
+}
+
+type memoResult struct {
+	known   bool // hit and err are the condition's value
+	dynamic bool // tried with args and now unknown, and it depends on them
+	perHist bool // valid only while the history has the lengths in hist
+	hist    [3]int
+	hit     bool
+	err     error
+}
+
+// memoKind is what a Memo may keep of a condition.
+type memoKind uint8
+
+const (
+	memoNever      memoKind = iota // reads args or now: evaluated on every call
+	memoPerSession                 // reads neither args, now nor session
+	memoPerHistory                 // reads session: kept while the history has not grown
+)
+
+func histLens(h History) [3]int { return [3]int{len(h.Tools), len(h.Tags), len(h.Findings)} }
+
+func (m *Memo) target(p *Policy, req *Request, t *target) *targetMemo {
+	ann := uintptr(0)
+	if req.Annotations != nil {
+		ann = uintptr(reflect.ValueOf(req.Annotations).UnsafePointer())
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pol != p || m.id != req.Identity || len(m.targets) >= maxMemoTargets {
+		m.pol, m.id, m.targets = p, req.Identity, nil
+	}
+	if m.targets == nil {
+		m.targets = make(map[*target]*targetMemo)
+	}
+	tm := m.targets[t]
+	if tm == nil || tm.ann != ann {
+		tm = &targetMemo{ann: ann, res: make([]memoResult, len(t.rules))}
+		m.targets[t] = tm
+	}
+	return tm
+}
+
+// get returns a kept value (known), or whether the condition was found to depend on args or
+// now (tried).
+func (tm *targetMemo) get(i int, h History) (hit bool, err error, known, tried bool) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	r := tm.res[i]
+	if r.perHist && r.hist != histLens(h) {
+		return false, nil, false, false
+	}
+	return r.hit, r.err, r.known, r.dynamic
+}
+
+func (tm *targetMemo) set(i int, k memoKind, h History, hit bool, err error) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.res[i] = memoResult{known: true, perHist: k == memoPerHistory, hist: histLens(h), hit: hit, err: err}
+}
+
+// setPartial keeps what an evaluation with args and now unknown gave: a value (known), or
+// that the condition must be evaluated on every call.
+func (tm *targetMemo) setPartial(i int, readsSession bool, h History, hit, known bool) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.res[i] = memoResult{known: known, dynamic: !known, perHist: readsSession, hist: histLens(h), hit: hit}
+}
