@@ -47,6 +47,7 @@ type Auditor struct {
 	healthy atomic.Bool
 	lastErr atomic.Value // string
 	written atomic.Int64
+	commits atomic.Int64
 }
 
 type pending struct {
@@ -116,6 +117,9 @@ func (a *Auditor) Healthy() (bool, string) {
 
 // Written is the number of records made durable by this Auditor.
 func (a *Auditor) Written() int64 { return a.written.Load() }
+
+// Commits is the number of group commits that made them durable.
+func (a *Auditor) Commits() int64 { return a.commits.Load() }
 
 // Close writes what is queued, signs a last checkpoint and stops. It does not close the
 // store.
@@ -231,6 +235,7 @@ func (a *Auditor) commit(batch []*pending) bool {
 			a.logger.Warn("audit store writing again")
 		}
 		a.written.Add(int64(len(batch)))
+		a.commits.Add(1)
 	}
 	for _, p := range batch {
 		if p.done != nil {

@@ -29,7 +29,12 @@ func benchWrite(b *testing.B, st Store) {
 	b.SetParallelism(4) // 8 writers on 2 CPUs
 	b.ReportAllocs()
 	cpu0 := cpuTime()
-	defer func() { b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op") }()
+	defer func() {
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		if c := a.Commits(); c > 0 {
+			b.ReportMetric(float64(a.Written())/float64(c), "records/commit")
+		}
+	}()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			r := &Record{Time: time.Now(), Kind: KindRequest, Subject: "bench", Session: "0123456789abcdef0123456789abcdef", Remote: "127.0.0.1",
