@@ -69,6 +69,7 @@ func relayCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	to := fs.String("to", "", "upstream host:port (loopback)")
+	userCopy := fs.Bool("copy", false, "copy every byte through the relay's own buffer instead of letting the kernel move it (splice)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -84,7 +85,7 @@ func relayCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
-	if err := bench.Relay(ctx, ln, *to); err != nil {
+	if err := bench.Relay(ctx, ln, *to, *userCopy); err != nil {
 		fmt.Fprintln(stderr, "relay:", err)
 		return 1
 	}

@@ -115,14 +115,18 @@ func startUpstream(ctx context.Context, self, dir string, jsonResponse bool) (*c
 	return c, l, err
 }
 
-// startRelay runs `<self> relay --to HOST:PORT` in front of the upstream and returns the URL
-// of the upstream's MCP endpoint through it.
-func startRelay(ctx context.Context, self, dir, upURL string) (*child, string, error) {
+// startRelay runs `<self> relay --to HOST:PORT [--copy]` in front of the upstream and returns
+// the URL of the upstream's MCP endpoint through it.
+func startRelay(ctx context.Context, self, dir, upURL string, userCopy bool) (*child, string, error) {
 	u, err := url.Parse(upURL)
 	if err != nil {
 		return nil, "", err
 	}
-	c, addr, err := startListening(ctx, "relay", exec.Command(self, "relay", "--to", u.Host), dir)
+	name, args := "relay", []string{"relay", "--to", u.Host}
+	if userCopy {
+		name, args = "relay-copy", append(args, "--copy")
+	}
+	c, addr, err := startListening(ctx, name, exec.Command(self, args...), dir)
 	if err != nil {
 		return nil, "", err
 	}

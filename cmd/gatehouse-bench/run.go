@@ -32,6 +32,7 @@ type settings struct {
 	Sessions     int           `json:"idle_sessions"`
 	Stdio        bool          `json:"stdio"`
 	Relay        bool          `json:"relay"`
+	RelayCopy    bool          `json:"relay_copy"`
 	Policy       bool          `json:"policy"`
 	Audit        bool          `json:"audit"`
 	Inspect      bool          `json:"inspect"`
@@ -71,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	fs.IntVar(&s.Sessions, "sessions", 1000, "idle sessions to open through the gateway for the memory test (0: skip)")
 	fs.BoolVar(&s.Stdio, "stdio", true, "also measure a stdio upstream (shared) through the gateway")
 	fs.BoolVar(&s.Relay, "relay", true, "also measure a raw TCP relay in front of the upstream: the floor cost of one extra hop on this machine")
+	fs.BoolVar(&s.RelayCopy, "relay-copy", true, "also measure the relay copying every byte through its own memory: the floor for a proxy that reads what it forwards")
 	fs.BoolVar(&s.Policy, "policy", true, "also measure the gateway with JWT authentication and a large policy (gateway-auth rows)")
 	fs.BoolVar(&s.Audit, "audit", true, "also measure the gateway with the audit trail on (gateway-audit rows: SQLite, durable)")
 	fs.BoolVar(&s.Inspect, "inspect", true, "also measure the gateway with content inspection on (gateway-inspect rows: every detector, default actions)")
@@ -183,6 +185,10 @@ type targetCheck struct {
 	// the machine allows any proxy, before proxy logic. Empty without --relay.
 	Floor     string `json:"floor,omitempty"`
 	FloorPass bool   `json:"floor_pass,omitempty"`
+	// CopyFloor is the same for the copying relay: the floor for a proxy that reads the bytes
+	// it forwards. Empty without --relay-copy.
+	CopyFloor     string `json:"copy_floor,omitempty"`
+	CopyFloorPass bool   `json:"copy_floor_pass,omitempty"`
 }
 
 func benchCmd(args []string, stdout, stderr io.Writer) int {
@@ -299,12 +305,24 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	var relayClient *bench.Client
 	if s.Relay {
 		var relayURL string
-		if relay, relayURL, err = startRelay(ctx, self, dir, upURL); err != nil {
+		if relay, relayURL, err = startRelay(ctx, self, dir, upURL, false); err != nil {
 			gw.stop()
 			return r, err
 		}
 		progress(log, "relay pid %d at %s", relay.pid(), relayURL)
 		relayClient = &bench.Client{URL: relayURL, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
+	}
+	var copyRelay *child
+	var copyRelayClient *bench.Client
+	if s.RelayCopy {
+		var relayURL string
+		if copyRelay, relayURL, err = startRelay(ctx, self, dir, upURL, true); err != nil {
+			gw.stop()
+			relay.stop()
+			return r, err
+		}
+		progress(log, "copying relay pid %d at %s", copyRelay.pid(), relayURL)
+		copyRelayClient = &bench.Client{URL: relayURL, HTTP: bench.NewHTTPClient(maxConc(s)+8, 30*time.Second)}
 	}
 	var authGW *gateway
 	var authClient *bench.Client
@@ -358,6 +376,9 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	if relay != nil {
 		paths = append(paths, benchPath{"relay", relayClient, "", relay.pid()})
 	}
+	if copyRelay != nil {
+		paths = append(paths, benchPath{"relay-copy", copyRelayClient, "", copyRelay.pid()})
+	}
 	paths = append(paths, benchPath{"gateway", gwClient, "up__", gw.pid()})
 	if authGW != nil {
 		paths = append(paths, benchPath{"gateway-auth", authClient, "up__", authGW.pid()})
@@ -383,6 +404,7 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 		}
 	}
 	relay.stop()
+	copyRelay.stop()
 	collectLog(r, gw)
 	gw.stop()
 	if err := ctx.Err(); err != nil {
@@ -645,10 +667,13 @@ func fmtDur(d time.Duration) string {
 
 func checkTargets(r *report) []targetCheck {
 	var out []targetCheck
-	relay := map[string]*cellReport{}
+	relay, copyRelay := map[string]*cellReport{}, map[string]*cellReport{}
 	for _, c := range r.Cells {
-		if c.Path == "relay" {
+		switch c.Path {
+		case "relay":
 			relay[fmt.Sprint(c.Payload, c.Concurrency)] = c
+		case "relay-copy":
+			copyRelay[fmt.Sprint(c.Payload, c.Concurrency)] = c
 		}
 	}
 	for _, c := range r.Cells {
@@ -663,6 +688,9 @@ func checkTargets(r *report) []targetCheck {
 		}
 		if f := relay[fmt.Sprint(c.Payload, c.Concurrency)]; f != nil {
 			t.Floor, t.FloorPass = fmt.Sprintf("%.2fx", f.Ratio), f.Ratio >= targetRatio && !f.Flagged
+		}
+		if f := copyRelay[fmt.Sprint(c.Payload, c.Concurrency)]; f != nil {
+			t.CopyFloor, t.CopyFloorPass = fmt.Sprintf("%.2fx", f.Ratio), f.Ratio >= targetRatio && !f.Flagged
 		}
 		out = append(out, t)
 	}
@@ -683,6 +711,9 @@ func checkTargets(r *report) []targetCheck {
 			}
 			if f := relay[fmt.Sprint(c.Payload, c.Concurrency)]; f != nil && f.Result.Calls > 0 {
 				t.Floor, t.FloorPass = fmt.Sprintf("%.3f ms", f.GatewayCPUmsPerCall), f.GatewayCPUmsPerCall <= limit
+			}
+			if f := copyRelay[fmt.Sprint(c.Payload, c.Concurrency)]; f != nil && f.Result.Calls > 0 {
+				t.CopyFloor, t.CopyFloorPass = fmt.Sprintf("%.3f ms", f.GatewayCPUmsPerCall), f.GatewayCPUmsPerCall <= limit
 			}
 			out = append(out, t)
 		}
@@ -778,7 +809,8 @@ func notes(r *report) []string {
 		"proxy CPU ms/call = (utime+stime of the process between client and upstream, the gateway or the relay, over the measured window) / successful calls; clock-tick resolution is "+fmt.Sprintf("%d", r.Machine.ClockTicks)+" Hz.",
 		"up CPU ms/call = the same for the upstream process (direct rows: work per direct call, gateway rows: per call through the gateway).",
 		"Each worker is one MCP session (initialize + notifications/initialized); sessions are DELETEd after each cell. Through the gateway every session gets its own upstream session (per_session, the HTTP default).",
-		"relay rows: a raw TCP relay (`gatehouse-bench relay`, io.Copy both ways, no HTTP or JSON-RPC parsing) between client and upstream, its CPU in the proxy CPU column: the cost of one extra loopback hop on this machine, below which no proxy can go. The targets table shows the relay's value beside the gateway's.",
+		"relay rows: a raw TCP relay (`gatehouse-bench relay`, io.Copy both ways, no HTTP or JSON-RPC parsing) between client and upstream, its CPU in the proxy CPU column: the cost of one extra loopback hop on this machine, below which no proxy can go. Between two TCP sockets Go's io.Copy uses splice(2): the bytes never enter the relay's memory.",
+		"relay-copy rows: the same relay reading every byte into its own 64 KiB buffer and writing it out (`gatehouse-bench relay --copy`): the floor for any proxy that must read what it forwards (to parse it, remap ids, inspect it). The targets table shows both floors beside the gateway's value.",
 		fmt.Sprintf("gateway-auth rows: a second gateway on the same upstream with JWT authentication (RS256, a real issuer in the load tool, the token verified and cached) and a policy of %d roles and %d rules (a few with CEL conditions evaluated on every call); the plain gateway rows run an open one-role policy. Their difference is what identity and policy add; runs of the same build differ by more than that target, so the in-process Go benchmarks (BenchmarkDecide, BenchmarkVerifyCached) give the steadier figure.", r.Settings.PolicyRoles, r.Settings.PolicyRules),
 		"gateway-audit rows: a third gateway with the audit trail on (SQLite in its data directory, WAL, synchronous=FULL; the request record durable before each call is forwarded, group-committed across concurrent calls; the outcome record after). Compared with the plain gateway rows, which run with audit off.",
 		"gateway-stdio rows: the same upstream over stdio (shared by all sessions) through the gateway; ratio and added latency are against the direct HTTP rows.",
@@ -865,7 +897,7 @@ func printMarkdown(w io.Writer, r *report) {
 		}
 	}
 	if len(r.Targets) > 0 {
-		fmt.Fprintf(w, "\n## Targets\n\n| check | target | gateway | | raw TCP relay (floor) | |\n|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "\n## Targets\n\n| check | target | gateway | | raw TCP relay (floor) | | copying relay (floor) | |\n|---|---|---|---|---|---|---|---|\n")
 		mark := func(pass bool) string {
 			if pass {
 				return "PASS"
@@ -873,11 +905,14 @@ func printMarkdown(w io.Writer, r *report) {
 			return "**FAIL**"
 		}
 		for _, t := range r.Targets {
-			floor, floorMark := "", ""
+			floor, floorMark, cfloor, cfloorMark := "", "", "", ""
 			if t.Floor != "" {
 				floor, floorMark = t.Floor, mark(t.FloorPass)
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", t.What, t.Target, t.Got, mark(t.Pass), floor, floorMark)
+			if t.CopyFloor != "" {
+				cfloor, cfloorMark = t.CopyFloor, mark(t.CopyFloorPass)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", t.What, t.Target, t.Got, mark(t.Pass), floor, floorMark, cfloor, cfloorMark)
 		}
 	}
 	if len(r.GatewayLogs) > 0 {

@@ -15,7 +15,11 @@ import (
 //
 // Relay serves ln until ctx ends, then closes ln and every relayed connection and waits for
 // its goroutines.
-func Relay(ctx context.Context, ln net.Listener, to string) error {
+//
+// With userCopy, every byte goes through a buffer in the relay's memory (read, then write),
+// as in any proxy that must look at what it forwards; without it, io.Copy between two TCP
+// connections moves bytes inside the kernel (splice(2)) and the relay never touches them.
+func Relay(ctx context.Context, ln net.Listener, to string, userCopy bool) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -67,7 +71,13 @@ func Relay(ctx context.Context, ln net.Listener, to string) error {
 		wg.Add(2)
 		pipe := func(dst, src net.Conn) {
 			defer wg.Done()
-			_, err := io.Copy(dst, src)
+			var err error
+			if userCopy {
+				// Hiding ReaderFrom and WriterTo keeps io.CopyBuffer from splicing.
+				_, err = io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, 64<<10))
+			} else {
+				_, err = io.Copy(dst, src)
+			}
 			if err == nil || errors.Is(err, net.ErrClosed) {
 				// Half-close, as HTTP/1.1 peers expect; the other direction ends on its own.
 				if tc, ok := dst.(*net.TCPConn); ok {
