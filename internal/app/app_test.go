@@ -119,3 +119,22 @@ func TestStdioIdentity(t *testing.T) {
 		t.Errorf("configured stdio identity %+v", id)
 	}
 }
+
+// TestSecretRuleIDsChecked: inspection.secrets.disable names rules that exist; a typo is a
+// configuration problem with its line and field, reported with the others.
+func TestSecretRuleIDsChecked(t *testing.T) {
+	good := "inspection:\n  secrets:\n    disable: [generic-api-key, high-entropy-string]\nupstreams: [{name: a, command: x}]\n"
+	if _, err := ParseConfig([]byte(good), "c.yaml"); err != nil {
+		t.Fatalf("known rule ids: %v", err)
+	}
+	bad := "inspection:\n  threshold: 7\n  secrets:\n    disable: [generic-api-key, aws-acess-token]\nupstreams: [{name: a, command: x}]\n"
+	_, err := ParseConfig([]byte(bad), "c.yaml")
+	if err == nil {
+		t.Fatal("an unknown rule id was accepted")
+	}
+	for _, want := range []string{`c.yaml:4:`, `inspection.secrets.disable[1]`, `no secret rule "aws-acess-token"`, `inspection.threshold`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

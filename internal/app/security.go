@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"gatehouse/internal/inspect/secret"
 	"net/http"
 	"net/url"
 	"os/user"
@@ -25,7 +26,7 @@ func LoadConfig(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return config.LoadWith(path, config.Checks{Expr: checker.Check})
+	return config.LoadWith(path, config.Checks{Expr: checker.Check, SecretRule: secretRuleCheck()})
 }
 
 // ParseConfig is LoadConfig for bytes already read.
@@ -34,7 +35,32 @@ func ParseConfig(data []byte, file string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return config.ParseWith(data, file, config.Checks{Expr: checker.Check})
+	return config.ParseWith(data, file, config.Checks{Expr: checker.Check, SecretRule: secretRuleCheck()})
+}
+
+// secretRuleCheck checks inspection.secrets.disable ids against the secret rule set, which
+// it reads on first use only: most configurations disable nothing.
+func secretRuleCheck() func(id string) error {
+	var ids map[string]bool
+	var loadErr error
+	return func(id string) error {
+		if ids == nil && loadErr == nil {
+			var list []string
+			if list, loadErr = secret.RuleIDs(); loadErr == nil {
+				ids = make(map[string]bool, len(list))
+				for _, r := range list {
+					ids[r] = true
+				}
+			}
+		}
+		if loadErr != nil {
+			return loadErr
+		}
+		if !ids[id] {
+			return fmt.Errorf("no secret rule %q (the rule ids are gitleaks' default rules, e.g. aws-access-token, and %q)", id, secret.HighEntropyRule)
+		}
+		return nil
+	}
 }
 
 // CompilePolicy builds the policy of cfg.

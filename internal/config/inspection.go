@@ -97,7 +97,15 @@ func (d *decoder) inspection(n *yaml.Node, path string, in *Inspection) {
 				in.SecretsEntropy, _ = d.boolean(v.val, join(p, "entropy"))
 			}
 			if v, ok := s["disable"]; ok {
-				in.SecretsDisable, _ = d.strList(v.val, join(p, "disable"))
+				list, good := d.strList(v.val, join(p, "disable"))
+				in.SecretsDisable = list
+				if good && d.checks.SecretRule != nil {
+					for i, id := range list {
+						if err := d.checks.SecretRule(id); err != nil {
+							d.add(deref(v.val).Content[i], index(join(p, "disable"), i), "%v", err)
+						}
+					}
+				}
 			}
 		}
 	}

@@ -488,6 +488,8 @@ func (d *decoder) rule(n *yaml.Node, path string, r *Rule) {
 type Checks struct {
 	// Expr compiles a policy condition and returns why it is invalid.
 	Expr func(expr string) error
+	// SecretRule returns why id is not a secret rule that inspection.secrets.disable may name.
+	SecretRule func(id string) error
 }
 
 // LoadWith is Load with extra checks.

@@ -66,6 +66,25 @@ func (l *lazyAnchored) get() [2]*regexp.Regexp {
 	return l.re
 }
 
+// RuleIDs lists the ids Options.Disable may name: gitleaks' default rules and
+// HighEntropyRule. It reads the rule set without compiling it, for configuration checks.
+func RuleIDs() ([]string, error) {
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
+		return nil, fmt.Errorf("read gitleaks default config: %w", err)
+	}
+	var vc config.ViperConfig
+	if err := v.Unmarshal(&vc); err != nil {
+		return nil, fmt.Errorf("decode gitleaks default config: %w", err)
+	}
+	ids := []string{HighEntropyRule}
+	for _, r := range vc.Rules {
+		ids = append(ids, r.ID)
+	}
+	return ids, nil
+}
+
 // defaultConfig parses the rule set that gitleaks embeds. It uses a viper instance of its
 // own rather than viper's package-level one, which gitleaks' detect package would mutate.
 func defaultConfig() (cfg config.Config, err error) {
