@@ -306,6 +306,10 @@ type healthDoc struct {
 		Up     bool   `json:"up"`
 		Error  string `json:"error"`
 	} `json:"upstreams"`
+	Audit *struct {
+		Records int64 `json:"records_written"`
+		Commits int64 `json:"commits"`
+	} `json:"audit"`
 }
 
 // probe returns a client for the occasional health and stats reads.

@@ -127,6 +127,9 @@ type cellReport struct {
 	GatewayCPUmsPerCall float64 `json:"gateway_cpu_ms_per_call,omitempty"`
 	GatewayRSSBefore    int64   `json:"gateway_rss_before,omitempty"`
 	GatewayRSSAfter     int64   `json:"gateway_rss_after,omitempty"`
+	// Audit records and group commits over the cell (and warm-ups), from /healthz.
+	AuditRecords int64 `json:"audit_records,omitempty"`
+	AuditCommits int64 `json:"audit_commits,omitempty"`
 	// RoundCPU is GatewayCPUmsPerCall of each round (--rounds).
 	RoundCPU []float64 `json:"round_gateway_cpu_ms_per_call,omitempty"`
 	// Upstream process (both paths).
@@ -372,22 +375,22 @@ func runBench(ctx context.Context, s *settings, log io.Writer) (*report, error) 
 	// The paths measured side by side. With --rounds N each cell is measured in N interleaved
 	// rounds (every path once per round, the order reversed every other round), so that the
 	// machine's drift over the run falls on all paths alike.
-	paths := []benchPath{{"direct", directClient, "", 0}}
+	paths := []benchPath{{"direct", directClient, "", 0, nil}}
 	if relay != nil {
-		paths = append(paths, benchPath{"relay", relayClient, "", relay.pid()})
+		paths = append(paths, benchPath{"relay", relayClient, "", relay.pid(), nil})
 	}
 	if copyRelay != nil {
-		paths = append(paths, benchPath{"relay-copy", copyRelayClient, "", copyRelay.pid()})
+		paths = append(paths, benchPath{"relay-copy", copyRelayClient, "", copyRelay.pid(), nil})
 	}
-	paths = append(paths, benchPath{"gateway", gwClient, "up__", gw.pid()})
+	paths = append(paths, benchPath{"gateway", gwClient, "up__", gw.pid(), nil})
 	if authGW != nil {
-		paths = append(paths, benchPath{"gateway-auth", authClient, "up__", authGW.pid()})
+		paths = append(paths, benchPath{"gateway-auth", authClient, "up__", authGW.pid(), nil})
 	}
 	if auditGW != nil {
-		paths = append(paths, benchPath{"gateway-audit", auditClient, "up__", auditGW.pid()})
+		paths = append(paths, benchPath{"gateway-audit", auditClient, "up__", auditGW.pid(), auditGW})
 	}
 	if inspGW != nil {
-		paths = append(paths, benchPath{"gateway-inspect", inspClient, "up__", inspGW.pid()})
+		paths = append(paths, benchPath{"gateway-inspect", inspClient, "up__", inspGW.pid(), nil})
 	}
 	direct := map[string]*cellReport{}
 	for _, p := range s.Payloads {
@@ -490,6 +493,7 @@ type benchPath struct {
 	cl     *bench.Client
 	prefix string // tool-name prefix: the gateway namespaces tools
 	pid    int    // the process between client and upstream; 0 for direct
+	gw     *gateway
 }
 
 // measureRounds measures one payload and concurrency on every path, in s.Rounds interleaved
@@ -507,7 +511,11 @@ func measureRounds(ctx context.Context, s *settings, paths []benchPath, payload 
 				i = len(paths) - 1 - k
 			}
 			bp := paths[i]
+			before := auditCounts(bp.gw)
 			cr := measure(ctx, &rs, bp.cl, payload, bp.prefix, conc, bp.name, bp.pid, upPID, hz, log)
+			if after := auditCounts(bp.gw); before != nil && after != nil {
+				cr.AuditRecords, cr.AuditCommits = after[0]-before[0], after[1]-before[1]
+			}
 			if out[i] == nil {
 				out[i] = cr
 			} else {
@@ -518,8 +526,22 @@ func measureRounds(ctx context.Context, s *settings, paths []benchPath, payload 
 	return out
 }
 
+// auditCounts reads a gateway's audit records and group commits so far (nil without audit).
+func auditCounts(g *gateway) *[2]int64 {
+	if g == nil {
+		return nil
+	}
+	h, err := g.healthz()
+	if err != nil || h.Audit == nil {
+		return nil
+	}
+	return &[2]int64{h.Audit.Records, h.Audit.Commits}
+}
+
 // merge adds a later round of the same cell.
 func (c *cellReport) merge(o *cellReport) {
+	c.AuditRecords += o.AuditRecords
+	c.AuditCommits += o.AuditCommits
 	c.Result.Merge(o.Result)
 	c.GatewayCPUms += o.GatewayCPUms
 	c.UpstreamCPUms += o.UpstreamCPUms
@@ -754,6 +776,9 @@ func checkTargets(r *report) []targetCheck {
 		// Two records per call: the request (durable before forwarding) and its outcome.
 		perRecord := (c.GatewayCPUmsPerCall - g.GatewayCPUmsPerCall) / 2
 		spread := roundSpread(c, g, 2)
+		if c.AuditCommits > 0 {
+			spread += fmt.Sprintf("; %.1f records per commit", float64(c.AuditRecords)/float64(c.AuditCommits))
+		}
 		out = append(out, targetCheck{
 			What:   fmt.Sprintf("gateway CPU per audit record, %s c=%d ((gateway-audit minus gateway) / 2 records per call)", c.Payload, c.Concurrency),
 			Target: fmt.Sprintf("<= %.2f ms", targetAuditRecordCPUms),

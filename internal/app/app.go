@@ -422,7 +422,7 @@ func (a *App) health(w http.ResponseWriter, r *http.Request) {
 	}
 	if au := a.audit.auditor; au != nil {
 		ok, why := au.Healthy()
-		doc["audit"] = map[string]any{"ok": ok, "error": why, "chain": au.Chain(), "records_written": au.Written(), "fail_open": a.cfg.Audit.FailOpen}
+		doc["audit"] = map[string]any{"ok": ok, "error": why, "chain": au.Chain(), "records_written": au.Written(), "commits": au.Commits(), "fail_open": a.cfg.Audit.FailOpen}
 		if !ok && !a.cfg.Audit.FailOpen {
 			// Requests are being refused: not ready.
 			status, code = "failing", http.StatusServiceUnavailable
