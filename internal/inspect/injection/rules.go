@@ -54,6 +54,7 @@ type rule struct {
 	name     string
 	keywords []string
 	re       *regexp.Regexp
+	needs    [][]string // literals a match needs besides its keyword (see prefilter.go)
 	boost    float32
 	kinds    Kind // where the rule applies
 	before   int
@@ -152,7 +153,7 @@ func compileRules() *ruleSet {
 	rs := &ruleSet{rules: make([]rule, len(specs))}
 	var words []string
 	for i, s := range specs {
-		rs.rules[i] = rule{name: s.name, keywords: splitKeywords(s.keywords), re: regexp.MustCompile(s.expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after}
+		rs.rules[i] = rule{name: s.name, keywords: splitKeywords(s.keywords), re: regexp.MustCompile(s.expr), needs: requiredSets(s.expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after}
 		for _, kw := range rs.rules[i].keywords {
 			words = append(words, kw)
 			rs.kw = append(rs.kw, kwRef{rule: i, len: len(kw), word: isWordByte(kw[0])})
@@ -197,10 +198,13 @@ func scan(rs *ruleSet, lower string, kind Kind, dst []Match) []Match {
 				continue
 			}
 			lo = max(lo, lineStart(lower, max(0, covered-r.before)))
+			covered = hi
+			if !hasAll(lower[lo:hi], r.needs) {
+				continue
+			}
 			for _, m := range r.re.FindAllStringIndex(lower[lo:hi], -1) {
 				dst = appendMatch(dst, Match{Rule: r.name, Start: lo + m[0], End: lo + m[1], boost: r.boost})
 			}
-			covered = hi
 		}
 	}
 	return dst

@@ -1,0 +1,116 @@
+package injection
+
+import (
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// A rule's keyword only says where its expression might match. Around common words
+// ("confirmed", "without") that is most of an ordinary text, and Go's backtracking matcher
+// then costs tens of microseconds per keyword. needs lists what every match must also
+// contain — sets of literals, one of each set — worked out from the expression itself, so
+// that a window lacking one of them is skipped without running the expression. Skipping
+// changes no result: a window without a required literal has no match.
+
+// minNeed is the shortest literal worth testing for: shorter ones are everywhere.
+const minNeed = 3
+
+// requiredSets returns, for an expression, sets of literals such that every match contains at
+// least one literal of each set. It may return none; it never returns a set a match can
+// avoid. expr must be lower-case where it matches letters (the text it runs on is).
+func requiredSets(expr string) [][]string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	var parts []*syntax.Regexp
+	if re.Op == syntax.OpConcat {
+		parts = re.Sub
+	} else {
+		parts = []*syntax.Regexp{re}
+	}
+	var sets [][]string
+	for _, p := range parts {
+		if set := required(p); set != nil && shortestLen(set) >= minNeed {
+			sets = append(sets, set)
+		}
+	}
+	return sets
+}
+
+// required returns literals one of which every match of re contains, or nil.
+func required(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		s := string(re.Rune)
+		if re.Flags&syntax.FoldCase != 0 {
+			s = strings.ToLower(s)
+		}
+		if !isASCIIString(s) {
+			return nil // the lower-casing of the text is ASCII-only
+		}
+		return []string{s}
+	case syntax.OpCapture, syntax.OpPlus:
+		return required(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0])
+		}
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			set := required(sub)
+			if set == nil {
+				return nil
+			}
+			all = append(all, set...)
+		}
+		return all
+	case syntax.OpConcat:
+		// Any part's set will do: the one whose shortest literal is longest.
+		var best []string
+		for _, sub := range re.Sub {
+			if set := required(sub); set != nil && shortestLen(set) > shortestLen(best) {
+				best = set
+			}
+		}
+		return best
+	}
+	return nil
+}
+
+func shortestLen(set []string) int {
+	if len(set) == 0 {
+		return 0
+	}
+	n := len(set[0])
+	for _, s := range set[1:] {
+		n = min(n, len(s))
+	}
+	return n
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// hasAll reports whether window contains a literal of every set.
+func hasAll(window string, sets [][]string) bool {
+	for _, set := range sets {
+		if !slices.ContainsFunc(set, func(lit string) bool { return strings.Contains(window, lit) }) {
+			return false
+		}
+	}
+	return true
+}

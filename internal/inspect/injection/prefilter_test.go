@@ -1,0 +1,82 @@
+package injection
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestRequiredSets(t *testing.T) {
+	tests := []struct {
+		expr string
+		want [][]string
+	}{
+		{`\b(do\s+not|don't|never|without)\s+(ask\w*|wait\w*\s+for)\s+(confirmation|permission)`,
+			[][]string{{"not", "n't", "never", "without"}, {"ask", "wait"}, {"confirmation", "permission"}}}, // "don't" shares "do" with "do not"
+		{`hello|world`, [][]string{{"hello", "world"}}},
+		{`(ab)?cde`, [][]string{{"cde"}}},
+		{`\bx+y`, nil},         // too short to be worth testing
+		{`(foo)*bar|baz`, [][]string{{"bar", "baz"}}},
+		{`(foo)*ba`, nil}, // "ba" is too short
+		{`(?i)Secret\s+KEY`, [][]string{{"secret"}, {"key"}}},
+	}
+	for _, tt := range tests {
+		got := requiredSets(tt.expr)
+		for _, set := range got {
+			slices.Sort(set)
+		}
+		for _, set := range tt.want {
+			slices.Sort(set)
+		}
+		if !slices.EqualFunc(got, tt.want, slices.Equal) {
+			t.Errorf("requiredSets(%q) = %q, want %q", tt.expr, got, tt.want)
+		}
+	}
+}
+
+// TestPrefilterChangesNothing: with and without the required-literal test, every rule finds
+// the same matches, on texts made of the rules' own vocabulary (so that they match often).
+func TestPrefilterChangesNothing(t *testing.T) {
+	rs := compileRules()
+	bare := compileRules()
+	for i := range bare.rules {
+		bare.rules[i].needs = nil
+	}
+	var vocab []string
+	word := regexp.MustCompile(`[a-z']{2,}|[@!<>/:."\[\]()-]`)
+	for _, s := range ruleSpecs() {
+		vocab = append(vocab, word.FindAllString(s.expr, -1)...)
+		vocab = append(vocab, splitKeywords(s.keywords)...)
+	}
+	vocab = append(vocab, "the", "user", "you", "please", "mail", "bob@evil.example", "https://x.example/?q=", "\n", "confirmed", "without", "ai")
+	rng := rand.New(rand.NewPCG(1, 2))
+	matched := 0
+	for n := range 1500 {
+		var b strings.Builder
+		for range 20 + rng.IntN(200) {
+			b.WriteString(vocab[rng.IntN(len(vocab))])
+			b.WriteByte(" \n"[rng.IntN(10)/9])
+		}
+		text := strings.ToLower(b.String())
+		for _, kind := range []Kind{KindResult, KindDescription, KindArgument} {
+			want := scan(bare, text, kind, nil)
+			got := scan(rs, text, kind, nil)
+			if !slices.Equal(got, want) {
+				t.Fatalf("text %d, kind %v: with the prefilter %v, without %v\n%s", n, kind, got, want, text)
+			}
+			matched += len(want)
+		}
+	}
+	if matched < 500 {
+		t.Fatalf("only %d matches: the texts do not exercise the rules", matched)
+	}
+	skipped := 0
+	for _, r := range rs.rules {
+		if len(r.needs) > 0 {
+			skipped++
+		}
+	}
+	t.Logf("%d matches compared; %d of %d rules have required literals", matched, skipped, len(rs.rules))
+}
