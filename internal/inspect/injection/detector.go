@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"sync"
 )
 
@@ -206,12 +205,14 @@ func snapBack(s string, i, floor int) int {
 	if i <= floor {
 		return i
 	}
-	w := s[floor:i]
-	j := max(strings.LastIndexByte(w, ' '), strings.LastIndexByte(w, '\n'), strings.LastIndexByte(w, '\t'))
-	if j < 0 {
-		return i
+	// One backward scan that stops at the first blank (three LastIndexByte calls each ran to
+	// the floor when their byte was absent).
+	for j := i - 1; j >= floor; j-- {
+		if c := s[j]; c == ' ' || c == '\n' || c == '\t' {
+			return j + 1
+		}
 	}
-	return floor + j + 1
+	return i
 }
 
 func logitOf(p float64) float64 {
