@@ -1,6 +1,7 @@
 package injection
 
 import (
+	"cmp"
 	"regexp/syntax"
 	"slices"
 	"strings"
@@ -85,24 +86,16 @@ func required(re *syntax.Regexp) []string {
 	return nil
 }
 
+// shortestLen is the length of set's shortest literal, 0 for an empty set.
 func shortestLen(set []string) int {
 	if len(set) == 0 {
 		return 0
 	}
-	n := len(set[0])
-	for _, s := range set[1:] {
-		n = min(n, len(s))
-	}
-	return n
+	return len(slices.MinFunc(set, func(a, b string) int { return cmp.Compare(len(a), len(b)) }))
 }
 
 func isASCIIString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
+	return strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) < 0
 }
 
 // hasAll reports whether window contains a literal of every set.

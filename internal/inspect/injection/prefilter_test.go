@@ -17,7 +17,7 @@ func TestRequiredSets(t *testing.T) {
 			[][]string{{"not", "n't", "never", "without"}, {"ask", "wait"}, {"confirmation", "permission"}}}, // "don't" shares "do" with "do not"
 		{`hello|world`, [][]string{{"hello", "world"}}},
 		{`(ab)?cde`, [][]string{{"cde"}}},
-		{`\bx+y`, nil},         // too short to be worth testing
+		{`\bx+y`, nil}, // too short to be worth testing
 		{`(foo)*bar|baz`, [][]string{{"bar", "baz"}}},
 		{`(foo)*ba`, nil}, // "ba" is too short
 		{`(?i)Secret\s+KEY`, [][]string{{"secret"}, {"key"}}},
