@@ -3,8 +3,10 @@ package inspect
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"gatehouse/internal/inspect/injection"
@@ -244,4 +246,38 @@ func FuzzRewriteStrings(f *testing.F) {
 			t.Fatalf("produced invalid JSON %q from %q", out, s)
 		}
 	})
+}
+
+// TestLowerSameLength holds the word-at-a-time ASCII path to the plain definition: every
+// letter lowered where its lower case has the same UTF-8 length, all else as it was.
+func TestLowerSameLength(t *testing.T) {
+	ref := func(s string) string {
+		var b strings.Builder
+		for _, r := range s {
+			if l := unicode.ToLower(r); l != r && utf8.RuneLen(l) == utf8.RuneLen(r) && r != utf8.RuneError {
+				r = l
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "Z", "A", "z", "@", "[", "`", "{", "0", " ", "\n", "\x7f", "Ä", "ö", "Σ", "İ", "K"}
+	cases := []string{"", "A", "already lower", "MiXeD CaSe 0123 @[`{", strings.Repeat("ABCDEFGH", 9) + "xyz"}
+	for range 3000 {
+		var b strings.Builder
+		for range rng.IntN(40) {
+			if rng.IntN(4) == 0 {
+				b.WriteString(alphabet[rng.IntN(len(alphabet))])
+			} else {
+				b.WriteByte(byte(0x20 + rng.IntN(0x5f)))
+			}
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		if got, want := lowerSameLength(s), ref(s); got != want {
+			t.Fatalf("lowerSameLength(%q) = %q, want %q", s, got, want)
+		}
+	}
 }

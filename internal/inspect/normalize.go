@@ -2,9 +2,11 @@ package inspect
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -513,25 +515,8 @@ func unhex(c byte) byte {
 // lowerSameLength lowercases s without changing any byte offset: ASCII always, other
 // letters only where the lowercase form has the same encoded length.
 func lowerSameLength(s string) string {
-	hasUpper, ascii := false, true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		hasUpper = hasUpper || c >= 'A' && c <= 'Z'
-		ascii = ascii && c < utf8.RuneSelf
-	}
-	if !hasUpper && ascii {
-		return s
-	}
-	if ascii {
-		b := make([]byte, len(s))
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b[i] = c
-		}
-		return string(b)
+	if out, ok := lowerASCII(s); ok {
+		return out
 	}
 	b := []byte(s)
 	for i := 0; i < len(b); {
@@ -550,4 +535,51 @@ func lowerSameLength(s string) string {
 		i += n
 	}
 	return string(b)
+}
+
+// lowerASCII lower-cases an all-ASCII s eight bytes at a time (s itself when nothing is upper
+// case); ok is false if s is not all ASCII. Inspected texts are mostly ASCII and tens of
+// kilobytes long, and this runs on every one of them.
+func lowerASCII(s string) (out string, ok bool) {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	var b []byte // allocated at the first upper-case letter
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if x&high != 0 {
+			return "", false
+		}
+		// The high bit of each byte: set where 'A' <= byte <= 'Z'.
+		upper := ((x + (0x80-'A')*ones) ^ (x + (0x80-'Z'-1)*ones)) & high
+		if upper != 0 && b == nil {
+			b = make([]byte, len(s))
+			copy(b, s[:i])
+		}
+		if b != nil {
+			binary.LittleEndian.PutUint64(b[i:], x|upper>>2)
+		}
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return "", false
+		}
+		if c >= 'A' && c <= 'Z' && b == nil {
+			b = make([]byte, len(s))
+			copy(b, s[:i])
+		}
+		if b != nil {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+	}
+	if b == nil {
+		return s, true
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), true
 }

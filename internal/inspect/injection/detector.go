@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -205,14 +206,20 @@ func snapBack(s string, i, floor int) int {
 	if i <= floor {
 		return i
 	}
-	// One backward scan that stops at the first blank (three LastIndexByte calls each ran to
-	// the floor when their byte was absent).
-	for j := i - 1; j >= floor; j-- {
+	// Prose has a blank within a few bytes: look byte by byte first. A run without blanks
+	// (base64, a long token) is left to LastIndexByte, which is vectorised.
+	near := max(floor, i-32)
+	for j := i - 1; j >= near; j-- {
 		if c := s[j]; c == ' ' || c == '\n' || c == '\t' {
 			return j + 1
 		}
 	}
-	return i
+	w := s[floor:near]
+	j := max(strings.LastIndexByte(w, ' '), strings.LastIndexByte(w, '\n'), strings.LastIndexByte(w, '\t'))
+	if j < 0 {
+		return i
+	}
+	return floor + j + 1
 }
 
 func logitOf(p float64) float64 {
