@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"sync"
 )
 
@@ -180,16 +179,17 @@ func Segments(dst []Segment, s string) []Segment {
 	if len(s) <= segSize {
 		return append(dst, Segment{0, len(s)})
 	}
+	sn := snapper{s: s}
 	for start := 0; start < len(s); {
 		end := min(len(s), start+segSize)
 		if end < len(s) {
-			end = snapBack(s, end, start+segSize/2)
+			end = sn.back(end, start+segSize/2)
 		}
 		dst = append(dst, Segment{start, end})
 		if end == len(s) {
 			break
 		}
-		next := snapBack(s, start+segStride, start+1)
+		next := sn.back(start+segStride, start+1)
 		if next <= start {
 			next = start + segStride
 		}
@@ -198,28 +198,38 @@ func Segments(dst []Segment, s string) []Segment {
 	return dst
 }
 
-// snapBack moves i back to just after the nearest whitespace, but not before floor.
-func snapBack(s string, i, floor int) int {
-	if floor < 0 {
-		floor = 0
-	}
+// snapper moves segment edges back to whitespace. It remembers the span last found to hold
+// no whitespace at all, so that a long run without blanks (base64, a token) is read once,
+// not once for each of the overlapping windows that ask about it.
+type snapper struct {
+	s              string
+	freeLo, freeHi int // s[freeLo:freeHi] holds no blank
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }
+
+// back returns i moved back to just after the nearest blank before it, but not before floor;
+// i itself when there is none.
+func (sn *snapper) back(i, floor int) int {
+	floor = max(floor, 0)
 	if i <= floor {
 		return i
 	}
-	// Prose has a blank within a few bytes: look byte by byte first. A run without blanks
-	// (base64, a long token) is left to LastIndexByte, which is vectorised.
-	near := max(floor, i-32)
-	for j := i - 1; j >= near; j-- {
-		if c := s[j]; c == ' ' || c == '\n' || c == '\t' {
+	for j := i - 1; j >= floor; j-- {
+		if j < sn.freeHi && j >= sn.freeLo {
+			j = sn.freeLo // the loop's j-- steps past the known span
+			continue
+		}
+		if isBlank(sn.s[j]) {
 			return j + 1
 		}
 	}
-	w := s[floor:near]
-	j := max(strings.LastIndexByte(w, ' '), strings.LastIndexByte(w, '\n'), strings.LastIndexByte(w, '\t'))
-	if j < 0 {
-		return i
+	if i >= sn.freeLo && floor <= sn.freeHi && sn.freeHi > sn.freeLo {
+		sn.freeLo, sn.freeHi = min(sn.freeLo, floor), max(sn.freeHi, i)
+	} else {
+		sn.freeLo, sn.freeHi = floor, i
 	}
-	return floor + j + 1
+	return i
 }
 
 func logitOf(p float64) float64 {

@@ -80,3 +80,58 @@ func TestPrefilterChangesNothing(t *testing.T) {
 	}
 	t.Logf("%d matches compared; %d of %d rules have required literals", matched, skipped, len(rs.rules))
 }
+
+// TestSegmentsSnapping: the snapper, which remembers blank-free spans, cuts texts exactly where
+// a fresh backward search for each edge would.
+func TestSegmentsSnapping(t *testing.T) {
+	naive := func(s string, i, floor int) int {
+		floor = max(floor, 0)
+		if i <= floor {
+			return i
+		}
+		for j := i - 1; j >= floor; j-- {
+			if isBlank(s[j]) {
+				return j + 1
+			}
+		}
+		return i
+	}
+	reference := func(s string) []Segment {
+		if len(s) <= segSize {
+			return []Segment{{0, len(s)}}
+		}
+		var out []Segment
+		for start := 0; start < len(s); {
+			end := min(len(s), start+segSize)
+			if end < len(s) {
+				end = naive(s, end, start+segSize/2)
+			}
+			out = append(out, Segment{start, end})
+			if end == len(s) {
+				break
+			}
+			next := naive(s, start+segStride, start+1)
+			if next <= start {
+				next = start + segStride
+			}
+			start = next
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := range 400 {
+		density := []int{0, 1, 3, 50, 400, 2000}[n%6] // blanks per 10,000 bytes
+		b := make([]byte, 200+rng.IntN(20000))
+		for i := range b {
+			if rng.IntN(10000) < density {
+				b[i] = " \n\t"[rng.IntN(3)]
+			} else {
+				b[i] = 'a' + byte(rng.IntN(26))
+			}
+		}
+		s := string(b)
+		if got, want := Segments(nil, s), reference(s); !slices.Equal(got, want) {
+			t.Fatalf("text %d (%d bytes, density %d): segments differ\ngot  %v\nwant %v", n, len(s), density, got, want)
+		}
+	}
+}
