@@ -11,6 +11,7 @@ import (
 // so the text needs no lower-cased copy and offsets stay those of the text.
 type Index struct {
 	words  []string
+	maxLen int // the longest keyword
 	class  [256]uint8
 	nclass int32
 	// next[state+class] is the next state, a multiple of nclass; the lowest bit set says
@@ -26,6 +27,7 @@ func New(words []string) (*Index, error) {
 		if w == "" {
 			return nil, errors.New("empty keyword")
 		}
+		k.maxLen = max(k.maxLen, len(w))
 		for i := 0; i < len(w); i++ {
 			c := w[i]
 			if 'A' <= c && c <= 'Z' || c >= 0x80 {
@@ -104,11 +106,23 @@ func New(words []string) (*Index, error) {
 	return k, nil
 }
 
+// States returns the automaton's number of states and byte classes (its table is their product).
+func (k *Index) States() (states, classes int) { return len(k.out), int(k.nclass) }
+
 // Len returns the length of keyword id.
 func (k *Index) Len(id int32) int { return len(k.words[id]) }
 
 // Each calls fn with the keyword id and end offset of every keyword occurrence in text.
 func (k *Index) Each(text string, fn func(id int32, end int)) {
+	if len(text) < splitAt {
+		k.each(text, 0, fn)
+		return
+	}
+	k.eachSplit(text, fn)
+}
+
+// each runs the automaton over text from the root, reporting ends offset by base.
+func (k *Index) each(text string, base int, fn func(id int32, end int)) {
 	next, class := k.next, &k.class
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
@@ -116,7 +130,61 @@ func (k *Index) Each(text string, fn func(id int32, end int)) {
 		if s&1 != 0 {
 			s &^= 1
 			for _, id := range k.out[s/k.nclass] {
+				fn(id, base+i+1)
+			}
+		}
+	}
+}
+
+// splitAt is the text length from which Each runs two automata at once.
+const splitAt = 2048
+
+// eachSplit runs two automata in one loop, over the text's first half and over its second
+// half: each step of one waits on a table load that depends on its previous step, so two
+// independent ones keep the processor busy where one leaves it waiting. The second starts
+// maxLen-1 bytes before the half, which is enough for it to see whole every keyword that
+// ends after the half; it reports only those, after the first has reported the rest, so the
+// calls come in text order as from one automaton.
+func (k *Index) eachSplit(text string, fn func(id int32, end int)) {
+	next, class, nclass := k.next, &k.class, k.nclass
+	mid := len(text) / 2
+	b0 := max(0, mid-(k.maxLen-1))
+	a, b := text[:mid], text[b0:]
+	type hit struct {
+		id  int32
+		end int
+	}
+	var later []hit
+	sa, sb := int32(0), int32(0)
+	for i := 0; i < len(a); i++ {
+		sa = next[sa+int32(class[a[i]])]
+		sb = next[sb+int32(class[b[i]])]
+		if sa&1 != 0 {
+			sa &^= 1
+			for _, id := range k.out[sa/nclass] {
 				fn(id, i+1)
+			}
+		}
+		if sb&1 != 0 {
+			sb &^= 1
+			if end := b0 + i + 1; end > mid {
+				for _, id := range k.out[sb/nclass] {
+					later = append(later, hit{id, end})
+				}
+			}
+		}
+	}
+	for _, h := range later {
+		fn(h.id, h.end)
+	}
+	for i := len(a); i < len(b); i++ {
+		sb = next[sb+int32(class[b[i]])]
+		if sb&1 != 0 {
+			sb &^= 1
+			if end := b0 + i + 1; end > mid {
+				for _, id := range k.out[sb/nclass] {
+					fn(id, end)
+				}
 			}
 		}
 	}

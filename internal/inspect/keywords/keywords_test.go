@@ -2,6 +2,7 @@ package keywords
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -94,5 +95,40 @@ func TestEachAgainstSuffixes(t *testing.T) {
 	}
 	if _, err := New([]string{"Key"}); err == nil {
 		t.Error("upper-case keyword accepted")
+	}
+}
+
+// TestEachSplitMatchesOneAutomaton: on long texts Each runs two automata, one per half; it
+// must report exactly what one automaton does, in the same order, keywords across the middle
+// included.
+func TestEachSplitMatchesOneAutomaton(t *testing.T) {
+	words := []string{"he", "she", "his", "hers", "key", "ey", "s.", "akia", "ignore previous", "a", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
+	k, err := New(words)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	pieces := append(slices.Clone(words), "x", "y", " ", "IGNORE PREVIOUS", "AAAA", "Ä")
+	for n := range 300 {
+		var b strings.Builder
+		size := splitAt - 10 + rng.IntN(3*splitAt)
+		for b.Len() < size {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := b.String()
+		if n%3 == 0 { // a long keyword straddling the middle
+			mid := len(text) / 2
+			text = text[:mid-20] + words[len(words)-1] + text[mid+22:]
+		}
+		type call struct {
+			id  int32
+			end int
+		}
+		var got, want []call
+		k.Each(text, func(id int32, end int) { got = append(got, call{id, end}) })
+		k.each(text, 0, func(id int32, end int) { want = append(want, call{id, end}) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("text %d (%d bytes): split automata reported %d calls, one automaton %d, or in another order", n, len(text), len(got), len(want))
+		}
 	}
 }
