@@ -106,9 +106,6 @@ func New(words []string) (*Index, error) {
 	return k, nil
 }
 
-// States returns the automaton's number of states and byte classes (its table is their product).
-func (k *Index) States() (states, classes int) { return len(k.out), int(k.nclass) }
-
 // Len returns the length of keyword id.
 func (k *Index) Len(id int32) int { return len(k.words[id]) }
 
