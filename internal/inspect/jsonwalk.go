@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"gatehouse/internal/jsonrpc"
 )
 
 // StringVisitor sees one string value of a JSON document: path holds the member names
@@ -143,6 +145,11 @@ func (w *walker) value(i, depth int) (int, error) {
 
 // stringAt reads the JSON string starting at b[i] (a quote): its end and its value.
 func stringAt(b []byte, i int) (int, string, error) {
+	// The usual case, a valid string without escapes, through the word-at-a-time scanner;
+	// anything else takes the careful path below.
+	if end, esc, err := jsonrpc.StringEnd(b, i); err == nil && !esc {
+		return end, string(b[i+1 : end-1]), nil
+	}
 	escaped := false
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {

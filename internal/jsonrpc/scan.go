@@ -173,6 +173,11 @@ func skipString(b []byte, i int) (end int, escaped bool, err error) {
 	}
 }
 
+// StringEnd returns the offset just past the JSON string literal that starts at b[i] (a
+// quote), and whether it holds escapes; it fails on anything RFC 8259 does not allow in a
+// string (raw control characters, bad escapes, invalid UTF-8).
+func StringEnd(b []byte, i int) (end int, escaped bool, err error) { return skipString(b, i) }
+
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
