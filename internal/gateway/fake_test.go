@@ -535,6 +535,22 @@ func perSession(f *fakeServer) UpstreamSpec {
 	return UpstreamSpec{Name: f.name, Dialer: f, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
 }
 
+// sampleRoundTrip calls the fake's "a__sample" tool in s, answers the sampling request it
+// makes with answer(request), and returns the call's response.
+func sampleRoundTrip(t *testing.T, s *Session, answer func(req *jsonrpc.Message) []byte) *jsonrpc.Message {
+	t.Helper()
+	st := newRecStream()
+	done := make(chan *jsonrpc.Message, 1)
+	go func() {
+		m, _ := jsonrpc.Parse(jsonrpc.Request([]byte(`1`), "tools/call", []byte(`{"name":"a__sample"}`)))
+		r, _ := jsonrpc.Parse(s.Handle(testCtx(t), m, st))
+		done <- r
+	}()
+	req := st.waitFor(t, "sampling/createMessage")
+	s.Handle(testCtx(t), parse(t, answer(req)), nil)
+	return <-done
+}
+
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)

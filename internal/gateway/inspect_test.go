@@ -120,17 +120,10 @@ func TestInspectionOfClientAnswers(t *testing.T) {
 	pol := policyFrom(t, "policy:\n  roles:\n    dev:\n      - servers: [a]\n        tools: [\"*\"]\n", nil)
 	g := newGateway(t, []UpstreamSpec{shared(a)}, func(o *Options) { o.Policy = pol; o.Inspection = testInspection(t) })
 	s := initAs(t, g, &identity.Identity{Subject: "dana", Roles: []string{"dev"}})
-	st := newRecStream()
-	done := make(chan *jsonrpc.Message, 1)
-	go func() {
-		m, _ := jsonrpc.Parse(jsonrpc.Request([]byte(`1`), "tools/call", []byte(`{"name":"a__sample"}`)))
-		r, _ := jsonrpc.Parse(s.Handle(testCtx(t), m, st))
-		done <- r
-	}()
-	req := st.waitFor(t, "sampling/createMessage")
 	key := "AKIA" + "QX4MZ7RT2LBN5KDE"
-	s.Handle(testCtx(t), parse(t, jsonrpc.Response(req.ID, []byte(`{"role":"assistant","model":"m","content":{"type":"text","text":"the key is `+key+`"}}`))), nil)
-	r := <-done
+	r := sampleRoundTrip(t, s, func(req *jsonrpc.Message) []byte {
+		return jsonrpc.Response(req.ID, []byte(`{"role":"assistant","model":"m","content":{"type":"text","text":"the key is `+key+`"}}`))
+	})
 	if !strings.Contains(string(r.Result), "clientError") || !strings.Contains(string(r.Result), "secret (aws-access-token)") {
 		t.Fatalf("result %s", r.Raw)
 	}

@@ -105,16 +105,9 @@ func TestGatewayStageRefusesClientResponse(t *testing.T) {
 		return nil
 	}})
 	s := initSession(t, g, "")
-	st := newRecStream()
-	done := make(chan *jsonrpc.Message, 1)
-	go func() {
-		m, _ := jsonrpc.Parse(jsonrpc.Request([]byte(`1`), "tools/call", []byte(`{"name":"a__sample"}`)))
-		r, _ := jsonrpc.Parse(s.Handle(testCtx(t), m, st))
-		done <- r
-	}()
-	req := st.waitFor(t, "sampling/createMessage")
-	s.Handle(testCtx(t), parse(t, jsonrpc.Response(req.ID, []byte(`{"secret":true}`))), nil)
-	r := <-done
+	r := sampleRoundTrip(t, s, func(req *jsonrpc.Message) []byte {
+		return jsonrpc.Response(req.ID, []byte(`{"secret":true}`))
+	})
 	if !bytes.Contains(r.Result, []byte(`"clientError":{"code":-32098,"message":"answer withheld"}`)) {
 		t.Fatalf("result %s", r.Raw)
 	}

@@ -581,16 +581,9 @@ func TestSamplingClientError(t *testing.T) {
 	a := newFake("a", "sample")
 	g := newGateway(t, []UpstreamSpec{shared(a)})
 	s := initSession(t, g, "")
-	st := newRecStream()
-	done := make(chan *jsonrpc.Message, 1)
-	go func() {
-		m, _ := jsonrpc.Parse(jsonrpc.Request([]byte(`1`), "tools/call", []byte(`{"name":"a__sample"}`)))
-		r, _ := jsonrpc.Parse(s.Handle(testCtx(t), m, st))
-		done <- r
-	}()
-	req := st.waitFor(t, "sampling/createMessage")
-	s.Handle(testCtx(t), parse(t, jsonrpc.ErrorResponse(req.ID, -1, "user rejected", nil)), nil)
-	r := <-done
+	r := sampleRoundTrip(t, s, func(req *jsonrpc.Message) []byte {
+		return jsonrpc.ErrorResponse(req.ID, -1, "user rejected", nil)
+	})
 	mustOK(t, r)
 	if !bytes.Contains(r.Result, []byte(`"clientError":{"code":-1,"message":"user rejected"}`)) {
 		t.Fatalf("result %s", r.Result)
