@@ -52,15 +52,11 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 	if sub == "verify" && *exportFile != "" {
 		return verifyExport(*exportFile, *pubkey, *cpFile, *asJSON, stdout, stderr)
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, use)
-		return 2
+	cfg, code := configAt(*path, use, stderr)
+	if cfg == nil {
+		return code
 	}
-	cfg, err := app.LoadConfig(*path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
+	var err error
 	switch sub {
 	case "prune":
 		cutoff, err := parseWhen(*before)

@@ -30,14 +30,9 @@ func keysCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, use)
-		return 2
-	}
-	cfg, err := app.LoadConfig(*path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	cfg, code := configAt(*path, use, stderr)
+	if cfg == nil {
+		return code
 	}
 	store := app.KeyStore(cfg)
 	switch sub {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gatehouse/internal/app"
+	"gatehouse/internal/config"
 	"gatehouse/internal/integrity"
 )
 
@@ -26,14 +27,14 @@ func pinCmd(args []string, stdout, stderr io.Writer) int {
 	path := fs.String("config", "", "configuration file")
 	out := fs.String("out", "", "where to write the lock file (default: integrity.lock_file)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "bound on reaching the upstreams")
-	if err := fs.Parse(args); err != nil || *path == "" {
-		fmt.Fprintln(stderr, "usage: gatehouse pin --config FILE [--out FILE]")
+	const use = "usage: gatehouse pin --config FILE [--out FILE]"
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintln(stderr, use)
 		return 2
 	}
-	cfg, err := app.LoadConfig(*path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	cfg, code := configAt(*path, use, stderr)
+	if cfg == nil {
+		return code
 	}
 	ctx, cancel := interruptible(*timeout)
 	defer cancel()
@@ -84,14 +85,13 @@ func pinsCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	all := fs.Bool("all", false, "every pending definition (approve, reject)")
-	if err := fs.Parse(args[1:]); err != nil || *path == "" {
+	if err := fs.Parse(args[1:]); err != nil {
 		fmt.Fprintln(stderr, use)
 		return 2
 	}
-	cfg, err := app.LoadConfig(*path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	cfg, code := configAt(*path, use, stderr)
+	if cfg == nil {
+		return code
 	}
 	st, err := app.OpenPins(cfg)
 	if err != nil {
@@ -191,6 +191,21 @@ func interruptible(timeout time.Duration) (context.Context, context.CancelFunc) 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	return ctx, func() { cancel(); stop() }
+}
+
+// configAt loads the configuration a command's --config names: exit code 2 with the usage
+// when it names none, 1 with every problem when it does not load.
+func configAt(path, use string, stderr io.Writer) (*config.Config, int) {
+	if path == "" {
+		fmt.Fprintln(stderr, use)
+		return nil, 2
+	}
+	cfg, err := app.LoadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, 1
+	}
+	return cfg, 0
 }
 
 // subcommand starts a command with subcommands (`gatehouse GROUP SUB --config FILE ...`): it
