@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"gatehouse/internal/inspect/keywords"
 )
 
 // A rule's keyword only says where its expression might match. Around common words
@@ -19,7 +21,7 @@ import (
 const minNeed = 3
 
 // requiredSets returns, for an expression, sets of literals such that every match contains at
-// least one literal of each set. It may return none; it never returns a set a match can
+// least one literal of each set: keywords.Required of each part of the top-level sequence. It may return none; it never returns a set a match can
 // avoid. expr must be lower-case where it matches letters (the text it runs on is).
 func requiredSets(expr string) [][]string {
 	re, err := syntax.Parse(expr, syntax.Perl)
@@ -38,52 +40,13 @@ func requiredSets(expr string) [][]string {
 	}
 	var sets [][]string
 	for _, p := range parts {
-		if set := required(p); set != nil && shortestLen(set) >= minNeed {
+		set, ok := keywords.Required(p)
+		// The text's lower-casing and Required's agree on ASCII only.
+		if ok && shortestLen(set) >= minNeed && !slices.ContainsFunc(set, func(s string) bool { return !isASCIIString(s) }) {
 			sets = append(sets, set)
 		}
 	}
 	return sets
-}
-
-// required returns literals one of which every match of re contains, or nil.
-func required(re *syntax.Regexp) []string {
-	switch re.Op {
-	case syntax.OpLiteral:
-		s := string(re.Rune)
-		if re.Flags&syntax.FoldCase != 0 {
-			s = strings.ToLower(s)
-		}
-		if !isASCIIString(s) {
-			return nil // the lower-casing of the text is ASCII-only
-		}
-		return []string{s}
-	case syntax.OpCapture, syntax.OpPlus:
-		return required(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return required(re.Sub[0])
-		}
-	case syntax.OpAlternate:
-		var all []string
-		for _, sub := range re.Sub {
-			set := required(sub)
-			if set == nil {
-				return nil
-			}
-			all = append(all, set...)
-		}
-		return all
-	case syntax.OpConcat:
-		// Any part's set will do: the one whose shortest literal is longest.
-		var best []string
-		for _, sub := range re.Sub {
-			if set := required(sub); set != nil && shortestLen(set) > shortestLen(best) {
-				best = set
-			}
-		}
-		return best
-	}
-	return nil
 }
 
 // shortestLen is the length of set's shortest literal, 0 for an empty set.

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	// Named lits here: several functions of this file take a keywords parameter.
+	lits "gatehouse/internal/inspect/keywords"
 )
 
 // This file reads a rule's regex to learn where its matches can be relative to its keywords,
@@ -14,9 +17,7 @@ import (
 
 // Limits of the analysis; past them it gives up, which costs speed, not correctness.
 const (
-	maxExactSet   = 1024 // strings in an exact set
-	maxExactClass = 64   // runes in a character class expanded into an exact set
-	unbounded     = 1 << 30
+	unbounded = 1 << 30
 )
 
 // keywordOffset returns an upper bound, in runes, on where an occurrence of one of keywords
@@ -31,8 +32,8 @@ func keywordOffset(re *syntax.Regexp, keywords []string) (off int, ok bool) {
 // offsetAfter is keywordOffset for re preceded by one of the strings in prefix, counted from
 // the prefix's start.
 func offsetAfter(re *syntax.Regexp, prefix, keywords []string) (off int, ok bool) {
-	if set, ok := exact(re); ok {
-		if joined, ok := cross(prefix, set); ok {
+	if set, ok := lits.Exact(re); ok {
+		if joined, ok := lits.Cross(prefix, set); ok {
 			return firstKeyword(joined, keywords)
 		}
 	}
@@ -57,8 +58,8 @@ func offsetAfter(re *syntax.Regexp, prefix, keywords []string) (off int, ok bool
 		before := 0 // the most runes the parts before the run can match
 		run := prefix
 		for _, sub := range re.Sub {
-			if set, ok := exact(sub); ok {
-				if joined, ok := cross(run, set); ok {
+			if set, ok := lits.Exact(sub); ok {
+				if joined, ok := lits.Cross(run, set); ok {
 					run = joined
 					if o, ok := firstKeyword(run, keywords); ok {
 						return before + o, true
@@ -97,123 +98,6 @@ func firstKeyword(set, keywords []string) (off int, ok bool) {
 		off = max(off, first)
 	}
 	return off, true
-}
-
-// exact returns the finite set of strings, ASCII letters lower-cased, that re can match, if it
-// is small. Zero-width assertions match the empty string.
-func exact(re *syntax.Regexp) ([]string, bool) {
-	switch re.Op {
-	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
-		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
-		return []string{""}, true
-	case syntax.OpLiteral:
-		var b strings.Builder
-		for _, r := range re.Rune {
-			if re.Flags&syntax.FoldCase != 0 {
-				r = unicode.ToLower(r)
-			}
-			b.WriteRune(asciiLower(r))
-		}
-		return []string{b.String()}, true
-	case syntax.OpCharClass:
-		n := 0
-		for i := 0; i < len(re.Rune); i += 2 {
-			n += int(re.Rune[i+1]-re.Rune[i]) + 1
-			if n > maxExactClass {
-				return nil, false
-			}
-		}
-		var set []string
-		for i := 0; i < len(re.Rune); i += 2 {
-			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
-				if s := string(asciiLower(r)); !slices.Contains(set, s) {
-					set = append(set, s)
-				}
-			}
-		}
-		return set, true
-	case syntax.OpCapture:
-		return exact(re.Sub[0])
-	case syntax.OpQuest:
-		set, ok := exact(re.Sub[0])
-		if !ok {
-			return nil, false
-		}
-		return union([]string{""}, set)
-	case syntax.OpRepeat:
-		if re.Max < 0 || re.Max > 8 {
-			return nil, false
-		}
-		sub, ok := exact(re.Sub[0])
-		if !ok {
-			return nil, false
-		}
-		var all []string
-		cur := []string{""}
-		for i := 0; i <= re.Max; i++ {
-			if i >= re.Min {
-				if all, ok = union(all, cur); !ok {
-					return nil, false
-				}
-			}
-			if cur, ok = cross(cur, sub); !ok {
-				return nil, false
-			}
-		}
-		return all, true
-	case syntax.OpConcat:
-		set := []string{""}
-		for _, sub := range re.Sub {
-			s, ok := exact(sub)
-			if !ok {
-				return nil, false
-			}
-			if set, ok = cross(set, s); !ok {
-				return nil, false
-			}
-		}
-		return set, true
-	case syntax.OpAlternate:
-		var set []string
-		for _, sub := range re.Sub {
-			s, ok := exact(sub)
-			if !ok {
-				return nil, false
-			}
-			if set, ok = union(set, s); !ok {
-				return nil, false
-			}
-		}
-		return set, true
-	}
-	return nil, false
-}
-
-func asciiLower(r rune) rune {
-	if 'A' <= r && r <= 'Z' {
-		return r + 'a' - 'A'
-	}
-	return r
-}
-
-func cross(a, b []string) ([]string, bool) {
-	if len(a)*len(b) > maxExactSet {
-		return nil, false
-	}
-	out := make([]string, 0, len(a)*len(b))
-	for _, x := range a {
-		for _, y := range b {
-			out = append(out, x+y)
-		}
-	}
-	return out, true
-}
-
-func union(a, b []string) ([]string, bool) {
-	if len(a)+len(b) > maxExactSet {
-		return nil, false
-	}
-	return append(slices.Clip(a), b...), true
 }
 
 // longest returns the most runes in a string of set.
@@ -343,7 +227,7 @@ func assignmentShape(re *syntax.Regexp, keywords []string) (*assignment, bool) {
 		run.Sub[0].Op != syntax.OpCharClass || hasCapture(run) {
 		return nil, false
 	}
-	words, ok := exact(kw)
+	words, ok := lits.Exact(kw)
 	if !ok || len(words) == 0 {
 		return nil, false
 	}
@@ -406,7 +290,7 @@ func wordsOf(p *syntax.Regexp) (step, bool) {
 			orEnd = true
 			continue
 		}
-		set, ok := exact(a)
+		set, ok := lits.Exact(a)
 		if !ok || len(words)+len(set) > 64 || slices.Contains(set, "") ||
 			slices.ContainsFunc(set, func(s string) bool { return !isASCII(s) }) {
 			return step{}, false
@@ -582,73 +466,4 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// requiredWords returns strings (ASCII letters lower-cased) one of which every match of re
-// contains, if it finds them: a cheap test that lets a text that has none of them skip re.
-func requiredWords(re *syntax.Regexp) ([]string, bool) {
-	if set, ok := exact(re); ok {
-		if slices.Contains(set, "") {
-			return nil, false
-		}
-		return set, true
-	}
-	switch re.Op {
-	case syntax.OpCapture, syntax.OpPlus:
-		return requiredWords(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return requiredWords(re.Sub[0])
-		}
-	case syntax.OpAlternate:
-		var all []string
-		for _, sub := range re.Sub {
-			set, ok := requiredWords(sub)
-			if !ok {
-				return nil, false
-			}
-			all = append(all, set...)
-		}
-		return all, true
-	case syntax.OpConcat:
-		// Of the parts, and of runs of consecutive parts of finite content, the set whose
-		// shortest string is longest.
-		var best []string
-		consider := func(set []string) {
-			if len(set) > 0 && !slices.Contains(set, "") && shortest(set) > shortest(best) {
-				best = set
-			}
-		}
-		run := []string{""}
-		for _, sub := range re.Sub {
-			if set, ok := exact(sub); ok {
-				if joined, ok := cross(run, set); ok {
-					run = joined
-					consider(run)
-					continue
-				}
-				run = set
-				consider(run)
-				continue
-			}
-			run = []string{""}
-			if set, ok := requiredWords(sub); ok {
-				consider(set)
-			}
-		}
-		return best, best != nil
-	}
-	return nil, false
-}
-
-// shortest returns the fewest bytes in a string of set, 0 for none.
-func shortest(set []string) int {
-	if len(set) == 0 {
-		return 0
-	}
-	n := len(set[0])
-	for _, s := range set[1:] {
-		n = min(n, len(s))
-	}
-	return n
 }

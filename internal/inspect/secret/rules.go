@@ -280,7 +280,7 @@ func newAllowlist(a *config.Allowlist) (*allowlist, error) {
 		}
 		g := guardedRegexp{re: re}
 		if tree, err := syntax.Parse(x.String(), syntax.Perl); err == nil {
-			if words, ok := requiredWords(tree); ok {
+			if words, ok := keywords.Required(tree); ok {
 				g.guard, _ = keywords.New(words) // none if a word is not ASCII
 			}
 		}
