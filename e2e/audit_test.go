@@ -152,6 +152,18 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("verify of the export: %d %s", code, out)
 	}
 
+	// Health counts what was made durable and in how many group commits.
+	var h struct {
+		Audit struct {
+			Records int64 `json:"records_written"`
+			Commits int64 `json:"commits"`
+		} `json:"audit"`
+	}
+	if raw := healthRaw(t, gh); json.Unmarshal([]byte(raw[strings.Index(raw, "{"):]), &h) != nil ||
+		h.Audit.Commits < 1 || h.Audit.Records < h.Audit.Commits {
+		t.Errorf("health's audit counters: %s", raw)
+	}
+
 	// Fail closed: while the store's write-ahead log cannot be written (made immutable),
 	// calls are refused with -32006 and health says so; once it can, calls go through again.
 	wal := filepath.Join(filepath.Dir(gh.Config), "data", "audit.db-wal")

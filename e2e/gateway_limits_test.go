@@ -206,6 +206,8 @@ func TestGatehouseValidate(t *testing.T) {
   address: 127.0.0.1:notaport
 limits:
   max_message_bytes: lots
+inspection:
+  secrets: {disable: [aws-acess-token]}
 upstreams:
   - name: Bad_Name
     transport: carrier-pigeon
@@ -235,7 +237,7 @@ upstreams:
 	if len(lines) < 4 {
 		t.Errorf("validate listed %d problems with line numbers, want >= 4 (address, size, name, transport, url, command, duplicate):\n%s", len(lines), out)
 	}
-	for _, want := range []string{"max_message_bytes", "transport", "upstreams[1]", "url"} {
+	for _, want := range []string{"max_message_bytes", "transport", "upstreams[1]", "url", `inspection.secrets.disable[0]: no secret rule "aws-acess-token"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("validate output does not mention %q:\n%s", want, out)
 		}
@@ -248,4 +250,17 @@ func errorAs(err error, target **exec.ExitError) bool {
 		*target = e
 	}
 	return ok
+}
+
+// TestServeCPUProfile: `serve --cpuprofile FILE` leaves a Go CPU profile (gzipped protobuf)
+// once the gateway stops.
+func TestServeCPUProfile(t *testing.T) {
+	up := startRecordingUpstream(t, "up", "echo")
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	gh := StartGatehouseArgs(t, "upstreams:\n"+UpstreamHTTPYAML("up", up.URL+"/mcp", ""), []string{"--cpuprofile", prof})
+	gh.Stop(t)
+	b, err := os.ReadFile(prof)
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile after stop: %v, %d bytes", err, len(b))
+	}
 }
