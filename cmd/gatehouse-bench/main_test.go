@@ -1,9 +1,12 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gatehouse/internal/bench"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -30,5 +33,39 @@ func TestGatewayConfig(t *testing.T) {
 	}
 	if s := stdioUpstreamYAML("/x y/bench"); !strings.Contains(s, `command: "/x y/bench"`) {
 		t.Errorf("stdio: %s", s)
+	}
+}
+
+// TestRoundsMerge: a cell measured in rounds adds up its calls, time and CPU, recomputes its
+// rates and latencies over every round, and keeps each round's CPU per call for the spread.
+func TestRoundsMerge(t *testing.T) {
+	round := func(calls int, cpuMS float64, lat time.Duration) *cellReport {
+		samples := make([]time.Duration, calls)
+		for i := range samples {
+			samples[i] = lat
+		}
+		c := &cellReport{Result: bench.Result{Calls: calls, Elapsed: time.Second, PerSecond: float64(calls), Samples: samples},
+			GatewayCPUms: cpuMS, GatewayCPUmsPerCall: cpuMS / float64(calls), RoundCPU: []float64{cpuMS / float64(calls)},
+			AuditRecords: int64(2 * calls), AuditCommits: int64(calls / 2)}
+		c.Result.Latency = bench.Summarize(slices.Clone(samples))
+		return c
+	}
+	c := round(100, 20, time.Millisecond)
+	c.merge(round(300, 30, 3*time.Millisecond))
+	if c.Result.Calls != 400 || c.Result.PerSecond != 200 || c.GatewayCPUmsPerCall != 50.0/400 ||
+		c.AuditRecords != 800 || c.AuditCommits != 200 || len(c.RoundCPU) != 2 || c.Result.Latency.P50 != 3*time.Millisecond {
+		t.Fatalf("merged: %+v latency %+v", c, c.Result.Latency)
+	}
+
+	g := &cellReport{RoundCPU: []float64{0.10, 0.20, 0.30}}
+	a := &cellReport{RoundCPU: []float64{0.11, 0.26, 0.33}}
+	if got := roundSpread(a, g, 1); !strings.Contains(got, "3 rounds: median +0.030, from +0.010 to +0.060") {
+		t.Errorf("spread: %q", got)
+	}
+	if got := roundSpread(a, &cellReport{RoundCPU: []float64{0.1}}, 1); got != "" {
+		t.Errorf("spread of unequal rounds: %q", got)
+	}
+	if _, err := parseFlags([]string{"--rounds", "0"}, &strings.Builder{}); err == nil {
+		t.Error("--rounds 0 accepted")
 	}
 }
