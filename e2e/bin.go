@@ -252,8 +252,13 @@ func StdioGatehouse(t testing.TB, yaml string) []string {
 
 // Health is the decoded /healthz document.
 type Health struct {
-	Status    string `json:"status"`
-	Sessions  int    `json:"sessions"`
+	Status   string `json:"status"`
+	Sessions int    `json:"sessions"`
+	CPUs     struct {
+		Mode  string `json:"mode"`
+		Procs int    `json:"procs"`
+		Max   int    `json:"max"`
+	} `json:"cpus"`
 	Upstreams []struct {
 		Name  string `json:"name"`
 		Up    bool   `json:"up"`

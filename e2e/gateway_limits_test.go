@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,42 @@ func TestServeCPUProfile(t *testing.T) {
 	b, err := os.ReadFile(prof)
 	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
 		t.Fatalf("profile after stop: %v, %d bytes", err, len(b))
+	}
+}
+
+// TestCPUs checks how limits.cpus sizes the gateway's scheduler, as /healthz reports it: by
+// default it starts at one P with every CPU as the ceiling; a number fixes it; a GOMAXPROCS
+// environment variable wins over the configuration.
+func TestCPUs(t *testing.T) {
+	up := "upstreams:\n" + UpstreamHTTPYAML("dead", "http://127.0.0.1:1/mcp", "")
+	cases := []struct {
+		name      string
+		yaml      string
+		env       string
+		mode      string
+		procs     int
+		wantMaxed bool // max is reported and is this machine's CPU count
+	}{
+		{"auto by default", up, "GOMAXPROCS=", "auto", 1, true},
+		{"fixed", "limits: {cpus: 3}\n" + up, "GOMAXPROCS=", "fixed", 3, false},
+		{"environment wins", "limits: {cpus: 3}\n" + up, "GOMAXPROCS=2", "environment", 2, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			gh := StartGatehouse(t, tc.yaml, tc.env)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				h := gh.Health(t)
+				c := h.CPUs
+				if c.Mode == tc.mode && c.Procs == tc.procs && (!tc.wantMaxed || c.Max == runtime.NumCPU()) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("healthz cpus = %+v; want mode %s, procs %d (max %d: %v)", c, tc.mode, tc.procs, runtime.NumCPU(), tc.wantMaxed)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
 	}
 }

@@ -49,6 +49,12 @@ type App struct {
 	// the definitions re-check runs until stopRecheck is called.
 	stopRecheck context.CancelFunc
 	recheckWG   sync.WaitGroup
+	// the scheduler's size: how it is set (limits.cpus), and the controller that follows
+	// the load in auto mode until stopProcs is called.
+	cpusMode  string
+	cpusMax   int
+	stopProcs context.CancelFunc
+	procsWG   sync.WaitGroup
 }
 
 // New builds the gateway from cfg. Upstreams are not contacted until Start.
@@ -319,10 +325,15 @@ func (a *App) Start() {
 	}
 	a.gw.Start()
 	a.startRecheck()
+	a.startProcs()
 }
 
 // Close stops everything.
 func (a *App) Close() error {
+	if a.stopProcs != nil {
+		a.stopProcs()
+		a.procsWG.Wait()
+	}
 	if a.stopRecheck != nil {
 		a.stopRecheck()
 		a.recheckWG.Wait()
@@ -419,6 +430,7 @@ func (a *App) health(w http.ResponseWriter, r *http.Request) {
 		"version":   Version,
 		"sessions":  a.gw.SessionCount(),
 		"upstreams": ups,
+		"cpus":      a.cpusHealth(),
 	}
 	if au := a.audit.auditor; au != nil {
 		ok, why := au.Healthy()

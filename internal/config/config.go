@@ -126,6 +126,12 @@ type Limits struct {
 	// EventBuffer is how many SSE events are kept per stream for Last-Event-ID resumption.
 	// Default 256; 0 disables resumption.
 	EventBuffer int
+
+	// CPUs is how many CPUs may run the gateway's Go code at once (GOMAXPROCS). 0, written
+	// "auto" (the default), starts at one and follows the load up to the machine's or
+	// container's CPU count (see internal/procs); a number fixes it. A GOMAXPROCS
+	// environment variable overrides both. Applied at start.
+	CPUs int
 }
 
 // Log configures the gateway's log.

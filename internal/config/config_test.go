@@ -260,6 +260,19 @@ func TestGood(t *testing.T) {
 			},
 		},
 		{
+			name: "cpus auto and fixed",
+			src:  "limits: {cpus: 3}\nupstreams: [{name: a, command: x}]\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Limits.CPUs != 3 {
+					t.Errorf("cpus = %d, want 3", c.Limits.CPUs)
+				}
+				auto, err := Parse([]byte("limits: {cpus: auto}\nupstreams: [{name: a, command: x}]\n"), "auto.yaml")
+				if err != nil || auto.Limits.CPUs != 0 {
+					t.Errorf("cpus: auto = %v, %v; want 0 (auto)", auto, err)
+				}
+			},
+		},
+		{
 			name: "full file",
 			src:  mustRead(t, filepath.Join("testdata", "good-full.yaml")),
 			check: func(t *testing.T, c *Config) {
@@ -368,6 +381,10 @@ func TestBad(t *testing.T) {
 		{"duration garbage", "limits: {read_timeout: soon}\n" + up, []string{`invalid duration "soon"`}},
 		{"duration negative", "limits: {read_timeout: -1s}\n" + up, []string{"limits.read_timeout: must not be negative"}},
 		{"duration bool", "limits: {read_timeout: true}\n" + up, []string{"must be a duration"}},
+		{"cpus zero", "limits: {cpus: 0}\n" + up, []string{`limits.cpus: must be "auto" or a number of CPUs from 1 to 4096, not 0`}},
+		{"cpus huge", "limits: {cpus: 100000}\n" + up, []string{`limits.cpus: must be "auto" or a number of CPUs from 1 to 4096, not 100000`}},
+		{"cpus word", "limits: {cpus: all}\n" + up, []string{`limits.cpus: must be "auto" or a number of CPUs, not "all"`}},
+		{"cpus float", "limits: {cpus: 1.5}\n" + up, []string{`limits.cpus: must be "auto" or a number of CPUs, not a number (1.5)`}},
 		{"log level", "log: {level: WARN}\n" + up, []string{`log.level: "WARN" is not one of debug, info, warn, error; did you mean "warn"?`}},
 		{"log format", "log: {format: yaml}\n" + up, []string{`log.format: "yaml" is not one of json, text`}},
 		{"empty separator", "gateway: {separator: ''}\n" + up, []string{"gateway.separator: must not be empty"}},

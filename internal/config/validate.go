@@ -27,7 +27,7 @@ func limitsKeys() []string {
 	return []string{
 		"max_message_bytes", "max_header_bytes", "max_pending_requests", "max_sessions_per_client",
 		"max_sessions", "read_header_timeout", "read_timeout", "write_timeout",
-		"session_idle_timeout", "request_timeout", "event_buffer",
+		"session_idle_timeout", "request_timeout", "event_buffer", "cpus",
 	}
 }
 
@@ -313,6 +313,9 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 		}
 		*c.dst = v
 	}
+	if e, ok := f["cpus"]; ok {
+		d.cpus(e.val, join(path, "cpus"), &l.CPUs)
+	}
 	durations := []struct {
 		key string
 		dst *Duration
@@ -333,6 +336,31 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 }
 
 // positive reports a problem unless v > 0.
+// maxCPUs bounds limits.cpus: a number far beyond any machine is a typo.
+const maxCPUs = 4096
+
+// cpus decodes limits.cpus: "auto" (stored as 0) or a number of CPUs from 1 to maxCPUs.
+func (d *decoder) cpus(n *yaml.Node, path string, dst *int) {
+	v, ok := d.scalar(n, path, `"auto" or a number of CPUs`)
+	if !ok {
+		return
+	}
+	if v.ShortTag() == "!!str" && v.Value == "auto" {
+		*dst = 0
+		return
+	}
+	if v.ShortTag() != "!!int" {
+		d.add(n, path, `must be "auto" or a number of CPUs, not %s`, describe(n))
+		return
+	}
+	var i int
+	if err := v.Decode(&i); err != nil || i < 1 || i > maxCPUs {
+		d.add(n, path, `must be "auto" or a number of CPUs from 1 to %d, not %s`, maxCPUs, v.Value)
+		return
+	}
+	*dst = i
+}
+
 func (d *decoder) positive(n *yaml.Node, path string, v int64) bool {
 	switch {
 	case v < 0:
