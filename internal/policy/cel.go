@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -63,6 +64,11 @@ type condition struct {
 	partial      cel.Program
 	memo         memoKind
 	readsSession bool
+	// argsMembers, for a condition that reads args only as args.<member> (has() included)
+	// and does not read now, are the members it reads: its value is then a function of
+	// those members' values, and a Memo may keep it for the raw JSON they had (byArgs).
+	argsMembers []string
+	byArgs      bool
 }
 
 // compile also works out what a Memo may keep: the value of a condition that reads neither
@@ -78,6 +84,9 @@ func (c *Checker) compile(expr string) (condition, error) {
 		return cd, fmt.Errorf("CEL condition must be a bool, not %s", ast.OutputType())
 	}
 	cd.readsSession = readsAny(ast, "session")
+	if readsAny(ast, "args") && !readsAny(ast, "now") {
+		cd.argsMembers, cd.byArgs = argsBySelect(ast)
+	}
 	switch {
 	case readsAny(ast, "args", "now"):
 		cd.memo = memoNever
@@ -117,6 +126,38 @@ func readsAny(a *cel.Ast, vars ...string) bool {
 		}
 	}))
 	return found
+}
+
+// argsBySelect returns the members of args that the expression reads, if it reads args only
+// as args.<member> (a selection or a has() test) and no comprehension binds a variable named
+// args; otherwise ok is false.
+func argsBySelect(a *cel.Ast) (members []string, ok bool) {
+	idents, selects, shadowed := 0, 0, false
+	celast.PreOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		switch e.Kind() {
+		case celast.IdentKind:
+			if e.AsIdent() == "args" {
+				idents++
+			}
+		case celast.SelectKind:
+			sel := e.AsSelect()
+			if op := sel.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "args" {
+				selects++
+				if !slices.Contains(members, sel.FieldName()) {
+					members = append(members, sel.FieldName())
+				}
+			}
+		case celast.ComprehensionKind:
+			c := e.AsComprehension()
+			if c.IterVar() == "args" || c.IterVar2() == "args" || c.AccuVar() == "args" {
+				shadowed = true
+			}
+		}
+	}))
+	if shadowed || idents != selects {
+		return nil, false
+	}
+	return members, true
 }
 
 // iterates reports whether a condition contains a comprehension.

@@ -1,10 +1,13 @@
 package policy
 
 import (
+	"bytes"
+	"encoding/binary"
 	"reflect"
 	"sync"
 
 	"gatehouse/internal/identity"
+	"gatehouse/internal/jsonrpc"
 )
 
 // Memo keeps, for one session, the values of conditions that read neither args nor now, per
@@ -36,6 +39,53 @@ type memoResult struct {
 	hist    [3]int
 	hit     bool
 	err     error
+	// byArgs: for a dynamic condition that reads args only by member and not now, hit and
+	// err are its value for arguments whose members had the raw JSON argsKey.
+	byArgs  bool
+	argsKey []byte
+}
+
+// maxArgsKey bounds the argument bytes a Memo keeps for one condition; larger members are
+// evaluated every time.
+const maxArgsKey = 1 << 10
+
+// appendArgsKey appends to dst the raw JSON of each of members in args (a JSON object or
+// nil), each marked present or absent and length-prefixed, so that equal keys mean equal
+// values of every member a condition reads.
+func appendArgsKey(dst, args []byte, members []string) []byte {
+	for _, m := range members {
+		v, ok := jsonrpc.Member(args, m)
+		if !ok {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+		dst = append(dst, v...)
+	}
+	return dst
+}
+
+// getArgs returns the value kept for a dynamic condition and these argument members.
+func (tm *targetMemo) getArgs(i int, h History, key []byte) (hit bool, err error, ok bool) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	r := &tm.res[i]
+	if !r.byArgs || (r.perHist && r.hist != histLens(h)) || !bytes.Equal(r.argsKey, key) {
+		return false, nil, false
+	}
+	return r.hit, r.err, true
+}
+
+// setArgs keeps a dynamic condition's value for these argument members.
+func (tm *targetMemo) setArgs(i int, readsSession bool, h History, key []byte, hit bool, err error) {
+	if len(key) > maxArgsKey {
+		return
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.res[i] = memoResult{dynamic: true, perHist: readsSession, hist: histLens(h), byArgs: true,
+		argsKey: bytes.Clone(key), hit: hit, err: err}
 }
 
 // memoKind is what a Memo may keep of a condition.

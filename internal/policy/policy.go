@@ -104,8 +104,10 @@ type targetKey struct {
 
 // target is what applies to one server/kind/name.
 type target struct {
-	rules     []*rule         // in policy order
-	grantedBy map[string]bool // roles with a grant that covers it
+	rules     []*rule           // in policy order
+	grantedBy map[string]string // roles with a grant that covers it, to their rule name "role:<name>"
+	histKey   string            // "server/tool", as History records it (tools only)
+	tags      []string          // the tool's tags, sorted (tools only)
 }
 
 // maxTargets bounds the cache; beyond it, targets are computed per call.
@@ -116,7 +118,10 @@ func (p *Policy) target(server string, kind Kind, name string) *target {
 	if t, ok := p.targets.Load(k); ok {
 		return t.(*target)
 	}
-	t := &target{grantedBy: map[string]bool{}}
+	t := &target{grantedBy: map[string]string{}}
+	if kind == KindTool {
+		t.histKey, t.tags = server+"/"+name, p.Tags(server, name)
+	}
 	for _, r := range p.rules {
 		if r.targets(server, kind, name) {
 			t.rules = append(t.rules, r)
@@ -125,7 +130,7 @@ func (p *Policy) target(server string, kind Kind, name string) *target {
 	for role, grants := range p.roles {
 		for _, g := range grants {
 			if g.grants(server, kind, name) {
-				t.grantedBy[role] = true
+				t.grantedBy[role] = "role:" + role
 				break
 			}
 		}
@@ -267,8 +272,8 @@ func (t *target) roleGrants(id *identity.Identity) string {
 		return ""
 	}
 	for _, role := range id.Roles {
-		if t.grantedBy[role] {
-			return "role:" + role
+		if rule, ok := t.grantedBy[role]; ok {
+			return rule
 		}
 	}
 	return ""
@@ -313,6 +318,12 @@ func (p *Policy) Decide(req *Request) Decision {
 					memo.setPartial(i, r.readsSession, req.History, hit, known)
 				}
 			}
+			var key []byte
+			if !known && r.byArgs && memo != nil {
+				var buf [128]byte
+				key = appendArgsKey(buf[:0], req.Arguments, r.argsMembers)
+				hit, evalErr, known = memo.getArgs(i, req.History, key)
+			}
 			if !known {
 				if act == nil {
 					act = p.activation(req)
@@ -321,8 +332,11 @@ func (p *Policy) Decide(req *Request) Decision {
 				if evalErr != nil {
 					hit = r.Effect != config.EffectAllow // fail closed
 				}
-				if r.memo != memoNever && memo != nil {
+				switch {
+				case r.memo != memoNever && memo != nil:
 					memo.set(i, r.memo, req.History, hit, evalErr)
+				case key != nil:
+					memo.setArgs(i, r.readsSession, req.History, key, hit, evalErr)
 				}
 			}
 		}
@@ -391,13 +405,13 @@ func (a *activation) eval(prog cel.Program) (bool, error) {
 
 // AddToHistory records a call in h: the tool and its tags, each once.
 func (p *Policy) AddToHistory(h *History, server, tool string) {
-	key := server + "/" + tool
-	if !slices.Contains(h.Tools, key) {
-		h.Tools = append(h.Tools, key)
+	t := p.target(server, KindTool, tool)
+	if !slices.Contains(h.Tools, t.histKey) {
+		h.Tools = append(h.Tools, t.histKey)
 	}
-	for _, t := range p.Tags(server, tool) {
-		if !slices.Contains(h.Tags, t) {
-			h.Tags = append(h.Tags, t)
+	for _, tag := range t.tags {
+		if !slices.Contains(h.Tags, tag) {
+			h.Tags = append(h.Tags, tag)
 		}
 	}
 }

@@ -135,7 +135,7 @@ func (a *activation) toolVar() *lazyMap {
 			case "tags":
 				var tags []string
 				if req.Kind == KindTool {
-					tags = a.p.Tags(req.Server, req.Name)
+					tags = a.p.target(req.Server, KindTool, req.Name).tags
 				}
 				return orEmpty(tags), true
 			}

@@ -166,3 +166,79 @@ func TestMemoPartial(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoByArgs: a condition that reads args only by member is kept per session for the raw
+// values of those members; each decision must equal the one made without a memo, whatever
+// the sequence of arguments.
+func TestMemoByArgs(t *testing.T) {
+	id := &identity.Identity{Subject: "e", Roles: []string{"r"}}
+	calls := []string{
+		`{"path":"/secret/a"}`, `{"path":"/secret/a"}`, `{"path":"/public"}`, `{"path": "/secret/a"}`,
+		`{}`, `{"other":1}`, `{"path":"/secret/a","size":5}`, `{"size":2000000}`, `{"size":2000000}`,
+		`{"path":"\/secret\/b"}`, `{"path":{"nested":true}}`, `{"path":"/public"}`,
+	}
+	tests := []struct {
+		cond   string
+		byArgs bool
+	}{
+		{`has(args.path) && args.path.startsWith("/secret")`, true},
+		{`has(args.size) && args.size > 1000000`, true},
+		{`args.path == "/public" || (has(args.size) && args.size == 5)`, true},
+		{`"e" == identity.subject && args.path.startsWith("/secret")`, true}, // an error without path: fails closed
+		{`size(args) > 1`, false},
+		{`args.exists(k, k == "size")`, false},
+		{`"path" in args`, false},
+		{`[{"x": 1}].exists(args, args.x == 1) && has(args.path)`, false}, // args shadowed
+		{`has(args.path) && now.getHours() >= 0 && args.path == "/public"`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cond, func(t *testing.T) {
+			p := conditionPolicy(t, tt.cond)
+			if got := p.target("s", KindTool, "t").rules[0].byArgs; got != tt.byArgs {
+				t.Fatalf("byArgs = %v, want %v", got, tt.byArgs)
+			}
+			var m Memo
+			hist := History{}
+			for i, args := range calls {
+				if i == 6 {
+					p.AddToHistory(&hist, "s", "t") // a history change must not confuse it
+				}
+				req := Request{Identity: id, Server: "s", Kind: KindTool, Name: "t", Arguments: []byte(args), History: hist}
+				want := p.Decide(&req)
+				req.Memo = &m
+				got := p.Decide(&req)
+				if got.Allow != want.Allow || got.Rule != want.Rule || got.Reason != want.Reason {
+					t.Errorf("call %d (%s): with memo %s, without %s", i, args, got.Describe(), want.Describe())
+				}
+			}
+		})
+	}
+}
+
+// TestArgsKey: keys differ whenever a read member's presence or raw value differs.
+func TestArgsKey(t *testing.T) {
+	members := []string{"a", "b"}
+	key := func(args string) string { return string(appendArgsKey(nil, []byte(args), members)) }
+	same := [][2]string{
+		{`{"a":1,"b":"x"}`, `{"b":"x","a":1}`},
+		{`{"a":1,"c":2}`, `{"a":1,"c":3}`},
+		{`{}`, ``},
+	}
+	for _, s := range same {
+		if key(s[0]) != key(s[1]) {
+			t.Errorf("%s and %s: keys differ", s[0], s[1])
+		}
+	}
+	differ := [][2]string{
+		{`{"a":1}`, `{"a":2}`},
+		{`{"a":1}`, `{"b":1}`},
+		{`{"a":"1"}`, `{"a":1}`},
+		{`{"a":"xy","b":"z"}`, `{"a":"x","b":"yz"}`},
+		{`{}`, `{"a":null}`},
+	}
+	for _, d := range differ {
+		if key(d[0]) == key(d[1]) {
+			t.Errorf("%s and %s: same key", d[0], d[1])
+		}
+	}
+}
