@@ -170,8 +170,10 @@ func (r *Reader) field(line []byte) error {
 			r.data = append(r.data, '\n')
 			r.data = append(r.data, value...)
 		} else {
-			// The usual case, one data line: one allocation of exactly its size.
-			r.data = append(make([]byte, 0, len(value)), value...)
+			// The usual case, one data line: one allocation of its size. bytes.Clone (an
+			// append to nil) leaves the new memory unzeroed where the copy overwrites it;
+			// make then append zeroes it first, a tenth of a 64 KiB message's cost.
+			r.data = bytes.Clone(value)
 		}
 		r.hasData, r.partial = true, true
 	case "id":
