@@ -44,6 +44,20 @@ func startGoUpstream(t *testing.T, stateless, refuseInitialize bool) string {
 			}
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "sampled:" + res.Content.(*mcp.TextContent).Text}}}, nil, nil
 		})
+	// chatter sends its text as a log message and, when the call carries a progress token,
+	// as a progress message, before it answers.
+	mcp.AddTool(srv, &mcp.Tool{Name: "chatter", Description: "logs and reports progress with its text"},
+		func(ctx context.Context, req *mcp.CallToolRequest, args in) (*mcp.CallToolResult, any, error) {
+			if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "warning", Logger: "chatter", Data: args.Text}); err != nil {
+				return nil, nil, err
+			}
+			if tok := req.Params.GetProgressToken(); tok != nil {
+				if err := req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: 1, Total: 2, Message: args.Text}); err != nil {
+					return nil, nil, err
+				}
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "chattered"}}}, nil, nil
+		})
 	// confirm asks for a sample the stateless revision's way: an input_required result first,
 	// then the real result once the answer comes back with the request state.
 	mcp.AddTool(srv, &mcp.Tool{Name: "confirm", Description: "asks for a sample through input_required"},

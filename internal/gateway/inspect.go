@@ -27,7 +27,7 @@ func (g *Gateway) SetInspection(in *Inspection) { g.insp.Store(in) }
 
 // inspectMsg is the inspection stage: arguments on their way to an upstream; results,
 // resource contents, prompt messages and definitions on their way back; sampling and
-// elicitation requests an upstream sends to the client.
+// elicitation requests an upstream sends to the client; log and progress notifications.
 func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
 	in := g.insp.Load()
 	if in == nil || in.Engine == nil || env.Server == "" || env.Msg == nil {
@@ -74,6 +74,33 @@ func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
 		}
 		if out != nil {
 			env.Out = m.WithParams(out)
+		}
+	case env.Dir == ServerToClient && m.Kind == jsonrpc.KindNotification &&
+		(m.Method == "notifications/message" || m.Method == "notifications/progress"):
+		// Log and progress messages reach the client, which may show them to its user or
+		// model: left uninspected they would be a way around the inspection of results.
+		member := "data"
+		if m.Method == "notifications/progress" {
+			member = "message"
+		}
+		v, ok := jsonrpc.Member(m.Params, member)
+		if !ok {
+			return nil
+		}
+		where := fmt.Sprintf("a %s notification of %s", m.Method, env.Server)
+		out, err := g.inspectJSON(ctx, in, env, v, inspect.Inbound, inspect.KindResult, where)
+		if err != nil {
+			// A notification has no answer to carry the refusal: it is withheld, and that is
+			// recorded as a security event.
+			detail := map[string]any{"method": m.Method, "server": env.Server, "reason": err.Error()}
+			if ge, ok := err.(*Error); ok && ge.Data != nil {
+				detail["inspection"] = ge.Data
+			}
+			g.SecurityEvent(ctx, "notification_withheld", env.Session.identity, detail)
+			return err
+		}
+		if out != nil {
+			env.Out = m.WithParams(jsonrpc.SetMember(m.Params, member, out))
 		}
 	case env.Dir == ServerToClient && m.Error != nil && env.Req != nil:
 		// An upstream's error message reaches the model as surely as a result does.
