@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
+
+	"gatehouse/internal/inspect/confusables"
 )
 
 // Normalized is a text as the detectors see it: escapes decoded, NFKC applied, invisible
@@ -220,7 +222,7 @@ func (nz *normalizer) rune(r rune, start, end int) {
 		nz.emitByte(byte(r), start)
 		return
 	}
-	if l, ok := confusable(r); ok {
+	if l, ok := confusables.Latin(r); ok {
 		nz.emitByte(l, start)
 		return
 	}
@@ -371,64 +373,6 @@ func htmlEntity(s string) (rune, int) {
 		return ':', end + 1
 	}
 	return 0, 0
-}
-
-// confusable maps the Cyrillic and Greek letters that look like Latin ones (the usual
-// homoglyph substitutions, which NFKC keeps) to the Latin letter.
-func confusable(r rune) (byte, bool) {
-	switch r {
-	case 'а', 'α':
-		return 'a', true
-	case 'е', 'ε':
-		return 'e', true
-	case 'о', 'ο':
-		return 'o', true
-	case 'р', 'ρ':
-		return 'p', true
-	case 'с':
-		return 'c', true
-	case 'у':
-		return 'y', true
-	case 'х', 'χ':
-		return 'x', true
-	case 'і', 'ι':
-		return 'i', true
-	case 'ј':
-		return 'j', true
-	case 'ѕ':
-		return 's', true
-	case 'ԁ':
-		return 'd', true
-	case 'ν':
-		return 'v', true
-	case 'А', 'Α':
-		return 'A', true
-	case 'В', 'Β':
-		return 'B', true
-	case 'Е', 'Ε':
-		return 'E', true
-	case 'К', 'Κ':
-		return 'K', true
-	case 'М', 'Μ':
-		return 'M', true
-	case 'Н', 'Η':
-		return 'H', true
-	case 'О', 'Ο':
-		return 'O', true
-	case 'Р', 'Ρ':
-		return 'P', true
-	case 'С':
-		return 'C', true
-	case 'Т', 'Τ':
-		return 'T', true
-	case 'Х', 'Χ':
-		return 'X', true
-	case 'І', 'Ι':
-		return 'I', true
-	case 'Ѕ':
-		return 'S', true
-	}
-	return 0, false
 }
 
 // decodeRuns finds base64 runs in the original text and decodes those that hold text.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Index finds lower-case ASCII keywords in a text regardless of ASCII case, in one
+// Index finds keywords in a text regardless of ASCII case, in one
 // pass: an Aho–Corasick automaton compiled to a DFA over byte classes. Every byte that occurs
 // in no keyword shares class 0 and an upper-case letter shares its lower-case letter's class,
 // so the text needs no lower-cased copy and offsets stay those of the text.
@@ -20,7 +20,9 @@ type Index struct {
 	out  [][]int32
 }
 
-// New compiles the keywords (lower-case ASCII, none empty) into an automaton.
+// New compiles the keywords (none empty, ASCII letters in lower case) into an automaton.
+// ASCII letters match in either case; other bytes, such as those of UTF-8 letters of other
+// scripts, match exactly.
 func New(words []string) (*Index, error) {
 	k := &Index{words: words, nclass: 1}
 	for _, w := range words {
@@ -30,8 +32,8 @@ func New(words []string) (*Index, error) {
 		k.maxLen = max(k.maxLen, len(w))
 		for i := 0; i < len(w); i++ {
 			c := w[i]
-			if 'A' <= c && c <= 'Z' || c >= 0x80 {
-				return nil, fmt.Errorf("keyword %q is not lower-case ASCII", w)
+			if 'A' <= c && c <= 'Z' {
+				return nil, fmt.Errorf("keyword %q has upper-case ASCII letters", w)
 			}
 			if k.class[c] == 0 {
 				k.class[c] = uint8(k.nclass)

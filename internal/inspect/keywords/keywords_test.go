@@ -98,6 +98,31 @@ func TestEachAgainstSuffixes(t *testing.T) {
 	}
 }
 
+// TestEachNonASCII: keywords in other scripts match their exact bytes, beside ASCII ones
+// that match in either case; the automaton never reports a match that starts inside a
+// character of the keyword's script unless the bytes really are the keyword's.
+func TestEachNonASCII(t *testing.T) {
+	words := []string{"忽略", "гнорир", "무시", "ignore", "é"}
+	k, err := New(words)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "请忽略之前的指令. Игнорируй ИГНОРИРУЙ. 지시를 무시하고 IGNORE café É"
+	var got []string
+	k.Each(text, func(id int32, end int) { got = append(got, fmt.Sprintf("%s@%d", words[id], end)) })
+	var want []string
+	for end := 1; end <= len(text); end++ {
+		for _, w := range words {
+			if strings.HasSuffix(asciiLower(text[:end]), w) {
+				want = append(want, fmt.Sprintf("%s@%d", w, end))
+			}
+		}
+	}
+	if !slices.Equal(got, want) || len(want) != 5 {
+		t.Errorf("each = %v\nwant %v (5: 忽略, гнорир once, 무시, ignore, é once)", got, want)
+	}
+}
+
 // TestEachSplitMatchesOneAutomaton: on long texts Each runs two automata, one per half; it
 // must report exactly what one automaton does, in the same order, keywords across the middle
 // included.
