@@ -287,7 +287,9 @@ func TestCPUs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			gh := StartGatehouse(t, tc.yaml, tc.env)
-			deadline := time.Now().Add(5 * time.Second)
+			// Auto mode starts at one P; should a busy start have added one, the hold gives
+			// it back within seconds.
+			deadline := time.Now().Add(15 * time.Second)
 			for {
 				h := gh.Health(t)
 				c := h.CPUs
