@@ -2,11 +2,13 @@ package inspect
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
 	"gatehouse/internal/inspect/egress"
 	"gatehouse/internal/inspect/injection"
+	"gatehouse/internal/inspect/keywords"
 	"gatehouse/internal/inspect/pii"
 	"gatehouse/internal/inspect/secret"
 )
@@ -36,11 +38,45 @@ type Detectors struct {
 // Engine inspects texts. Safe for concurrent use.
 type Engine struct {
 	d Detectors
+	// joint finds the keywords of the injection rules and of the secret rules in one pass
+	// (ids below nInjection are the injection detector's, the rest the secret detector's
+	// shifted by nInjection); nil unless both detectors are on.
+	joint      *keywords.Index
+	nInjection int32
 }
 
 // New returns an engine over the given detectors.
 func New(d Detectors) *Engine {
-	return &Engine{d: d}
+	e := &Engine{d: d}
+	if d.Injection != nil && d.Secrets != nil {
+		inj := d.Injection.Keywords().Words()
+		words := append(slices.Clone(inj), d.Secrets.Keywords().Words()...)
+		if k, err := keywords.New(words); err == nil {
+			e.joint, e.nInjection = k, int32(len(inj))
+		}
+	}
+	return e
+}
+
+// hits is one text's keyword occurrences, split by detector; nil when there is no joint pass.
+type hits struct {
+	injection, secrets []keywords.Hit
+}
+
+// keywordHits finds both detectors' keywords in n in one pass.
+func (e *Engine) keywordHits(n *Normalized) *hits {
+	if e.joint == nil {
+		return nil
+	}
+	h := &hits{}
+	e.joint.Each(n.Lower, func(id int32, end int) {
+		if id < e.nInjection {
+			h.injection = append(h.injection, keywords.Hit{ID: id, End: end})
+		} else {
+			h.secrets = append(h.secrets, keywords.Hit{ID: id - e.nInjection, End: end})
+		}
+	})
+	return h
 }
 
 // Report is the verdict on one text.
@@ -60,8 +96,9 @@ func (e *Engine) Inspect(ctx context.Context, text string, kind Kind) Report {
 	if e.d.Hidden {
 		rep.Findings = append(rep.Findings, n.Hidden...)
 	}
-	e.injection(&rep, n, kind, -1, -1)
-	e.content(&rep, n, -1, -1)
+	h := e.keywordHits(n)
+	e.injection(&rep, n, h, kind, -1, -1)
+	e.content(&rep, n, h, -1, -1)
 	for _, dec := range n.Decoded {
 		// What an encoded run says counts as said where the run stands.
 		if e.d.Hidden && dec.Encoding != "unicode-tags" {
@@ -69,8 +106,9 @@ func (e *Engine) Inspect(ctx context.Context, text string, kind Kind) Report {
 		}
 		dn := Normalize(dec.Text)
 		before := len(rep.Findings)
-		e.injection(&rep, dn, kind, dec.Start, dec.End)
-		e.content(&rep, dn, dec.Start, dec.End)
+		dh := e.keywordHits(dn)
+		e.injection(&rep, dn, dh, kind, dec.Start, dec.End)
+		e.content(&rep, dn, dh, dec.Start, dec.End)
 		if e.d.Hidden && dec.Encoding != "unicode-tags" && len(rep.Findings) == before {
 			// An encoded run that hides nothing is ordinary data (images, keys, ids).
 			rep.Findings = rep.Findings[:before-1]
@@ -103,11 +141,16 @@ func (e *Engine) threshold(kind Kind) float64 {
 
 // injection scores n; at is the original span the text stands for when it was decoded
 // from an encoded run (-1 otherwise).
-func (e *Engine) injection(rep *Report, n *Normalized, kind Kind, atStart, atEnd int) {
+func (e *Engine) injection(rep *Report, n *Normalized, h *hits, kind Kind, atStart, atEnd int) {
 	if e.d.Injection == nil {
 		return
 	}
-	r := e.d.Injection.Score(n.Lower, kind)
+	var r injection.Result
+	if h != nil {
+		r = e.d.Injection.ScoreHits(n.Lower, kind, h.injection)
+	} else {
+		r = e.d.Injection.Score(n.Lower, kind)
+	}
 	rep.Injection = max(rep.Injection, r.Score)
 	if !injection.Flag(kind, r, e.threshold(kind)) {
 		return
@@ -135,7 +178,7 @@ func (e *Engine) injection(rep *Report, n *Normalized, kind Kind, atStart, atEnd
 }
 
 // content runs the secret and personal-data detectors over n.
-func (e *Engine) content(rep *Report, n *Normalized, atStart, atEnd int) {
+func (e *Engine) content(rep *Report, n *Normalized, h *hits, atStart, atEnd int) {
 	place := func(s, e int) (int, int) {
 		if atStart >= 0 {
 			return atStart, atEnd
@@ -143,7 +186,13 @@ func (e *Engine) content(rep *Report, n *Normalized, atStart, atEnd int) {
 		return n.Orig(s, e)
 	}
 	if e.d.Secrets != nil {
-		for _, m := range e.d.Secrets.Scan(n.Text) {
+		var ms []secret.Match
+		if h != nil {
+			ms = e.d.Secrets.ScanHits(n.Text, h.secrets)
+		} else {
+			ms = e.d.Secrets.Scan(n.Text)
+		}
+		for _, m := range ms {
 			s, en := place(m.Start, m.End)
 			rep.Findings = append(rep.Findings, Finding{Type: TypeSecret, Rule: m.Rule, Start: s, End: en})
 		}

@@ -3,6 +3,7 @@ package injection
 import (
 	_ "embed"
 	"fmt"
+	"gatehouse/internal/inspect/keywords"
 	"math"
 	"sort"
 	"sync"
@@ -86,15 +87,31 @@ type Result struct {
 	Start, End int
 }
 
+// Keywords is the index of the rules' keywords, for a caller that finds them in one pass
+// with other detectors' keywords (ScoreHits).
+func (d *Detector) Keywords() *keywords.Index { return d.rules.idx }
+
 // Score scores lower, a text normalised and lowercased (see inspect.Normalize).
 func (d *Detector) Score(lower string, kind Kind) Result {
-	var res Result
 	if len(lower) == 0 {
-		return res
+		return Result{}
 	}
+	return d.score(lower, kind, scan(d.rules, lower, kind, nil))
+}
+
+// ScoreHits is Score with the occurrences of Keywords in lower already found, in text order.
+func (d *Detector) ScoreHits(lower string, kind Kind, found []keywords.Hit) Result {
+	if len(lower) == 0 {
+		return Result{}
+	}
+	return d.score(lower, kind, scanHits(d.rules, lower, kind, nil, found))
+}
+
+func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
+	var res Result
 	sc := d.scratch.Get().(*scratch)
 	defer d.scratch.Put(sc)
-	res.Matches = scan(d.rules, lower, kind, nil)
+	res.Matches = matches
 	// One walk: running sums of weight and feature count at the start of every run of
 	// non-space bytes; a segment's logit is then two lookups and a subtraction.
 	w := d.model.W

@@ -108,6 +108,15 @@ func New(words []string) (*Index, error) {
 	return k, nil
 }
 
+// Words returns the keywords, by id.
+func (k *Index) Words() []string { return k.words }
+
+// Hit is one keyword occurrence: the keyword's id and the offset just past it.
+type Hit struct {
+	ID  int32
+	End int
+}
+
 // Len returns the length of keyword id.
 func (k *Index) Len(id int32) int { return len(k.words[id]) }
 

@@ -102,8 +102,31 @@ func (d *Detector) Scan(text string) []Match {
 	if uint64(len(text)) > math.MaxUint32 {
 		return d.scanHuge(text)
 	}
+	return d.scan(text, d.hits(text))
+}
+
+// Keywords is the index of the rules' keywords, for a caller that finds them in one pass
+// with other detectors' keywords (ScanHits).
+func (d *Detector) Keywords() *keywords.Index { return d.keywords }
+
+// ScanHits is Scan with the occurrences of Keywords in text already found (in any letter
+// case: the index ignores ASCII case).
+func (d *Detector) ScanHits(text string, found []keywords.Hit) []Match {
+	if uint64(len(text)) > math.MaxUint32 {
+		return d.scanHuge(text)
+	}
+	var hits []uint64
+	for _, h := range found {
+		hits = d.appendHit(hits, h.ID, h.End)
+	}
+	slices.Sort(hits)
+	return d.scan(text, hits)
+}
+
+// scan runs the rules whose keywords occur, at the places in hits (rule index<<32 | offset,
+// sorted), then the entropy check.
+func (d *Detector) scan(text string, hits []uint64) []Match {
 	var found []candidate
-	hits := d.hits(text)
 	for len(hits) > 0 {
 		ri := hits[0] >> 32
 		n := 1
@@ -145,13 +168,17 @@ func (d *Detector) scanHuge(text string) []Match {
 // hits returns where each rule's keywords occur in text, as rule index<<32 | offset, sorted.
 func (d *Detector) hits(text string) []uint64 {
 	var hits []uint64
-	d.keywords.Each(text, func(id int32, end int) {
-		start := uint64(end - d.keywords.Len(id))
-		for _, r := range d.kwRules[id] {
-			hits = append(hits, uint64(r)<<32|start)
-		}
-	})
+	d.keywords.Each(text, func(id int32, end int) { hits = d.appendHit(hits, id, end) })
 	slices.Sort(hits)
+	return hits
+}
+
+// appendHit adds the rules keyword id triggers, at its start, to hits.
+func (d *Detector) appendHit(hits []uint64, id int32, end int) []uint64 {
+	start := uint64(end - d.keywords.Len(id))
+	for _, r := range d.kwRules[id] {
+		hits = append(hits, uint64(r)<<32|start)
+	}
 	return hits
 }
 
