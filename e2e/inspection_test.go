@@ -197,19 +197,27 @@ upstreams:
 	}
 }
 
+// startInjectionBlockGateway runs the gateway in front of the Go SDK upstream with injection
+// in results set to block and off in arguments (the tests send attacks on purpose); extra
+// holds further action rules, one indented line each.
+func startInjectionBlockGateway(t *testing.T, extra string) *Gatehouse {
+	t.Helper()
+	up := startGoUpstream(t, false, false)
+	return StartGatehouse(t, `log: {level: info, format: text}
+inspection:
+  actions:
+    - {type: injection, kind: result, direction: inbound, action: block}
+    - {type: injection, direction: outbound, action: off}
+`+extra+`upstreams:
+`+UpstreamHTTPYAML("up", up, ""))
+}
+
 // TestInspectionBlock: with injection set to block, the client gets an error that names
 // the finding instead of the content; sampling requests an upstream sends are inspected too.
 func TestInspectionBlock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	up := startGoUpstream(t, false, false)
-	gh := StartGatehouse(t, `log: {level: info, format: text}
-inspection:
-  actions:
-    - {type: injection, kind: result, direction: inbound, action: block}
-    - {type: injection, direction: outbound, action: off}
-upstreams:
-`+UpstreamHTTPYAML("up", up, ""))
+	gh := startInjectionBlockGateway(t, "")
 	var sampled []string
 	c := mcp.NewClient(&mcp.Implementation{Name: "sampler", Version: "1"}, &mcp.ClientOptions{
 		CreateMessageHandler: func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
@@ -260,15 +268,8 @@ func wantRPCError(t *testing.T, err error, code int64, want string) {
 func TestInspectionNotifications(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	up := startGoUpstream(t, false, false)
-	gh := StartGatehouse(t, `log: {level: info, format: text}
-inspection:
-  actions:
-    - {type: injection, kind: result, direction: inbound, action: block}
-    - {type: injection, direction: outbound, action: off}
-    - {type: secret, direction: outbound, action: off}   # the test's upstream echoes what it is sent
-upstreams:
-`+UpstreamHTTPYAML("up", up, ""))
+	// The test's upstream echoes what it is sent: secrets may go out.
+	gh := startInjectionBlockGateway(t, "    - {type: secret, direction: outbound, action: off}\n")
 	var mu sync.Mutex
 	var logs, progress []string
 	c := mcp.NewClient(&mcp.Implementation{Name: "listener", Version: "1"}, &mcp.ClientOptions{
