@@ -18,17 +18,17 @@ const (
 // startProcs applies limits.cpus. A GOMAXPROCS environment variable wins over the
 // configuration: the runtime has applied it already, and an operator who set it meant it.
 func (a *App) startProcs() {
-	max := runtime.GOMAXPROCS(0)
+	ceiling := runtime.GOMAXPROCS(0)
 	switch {
 	case os.Getenv("GOMAXPROCS") != "":
 		a.cpusMode = cpusEnv
-		a.logger.Info("CPUs set by the GOMAXPROCS environment variable; limits.cpus not applied", "procs", max)
+		a.logger.Info("CPUs set by the GOMAXPROCS environment variable; limits.cpus not applied", "procs", ceiling)
 	case a.cfg.Limits.CPUs > 0:
 		a.cpusMode = cpusFixed
 		runtime.GOMAXPROCS(a.cfg.Limits.CPUs)
 	default:
 		a.cpusMode = cpusAuto
-		c := procs.New(procs.Options{Max: max, Logger: a.logger})
+		c := procs.New(procs.Options{Max: ceiling, Logger: a.logger})
 		ctx, cancel := context.WithCancel(context.Background())
 		a.stopProcs = cancel
 		a.procsWG.Add(1)
@@ -36,7 +36,7 @@ func (a *App) startProcs() {
 			defer a.procsWG.Done()
 			c.Run(ctx)
 		}()
-		a.cpusMax = max
+		a.cpusMax = ceiling
 	}
 }
 
