@@ -104,6 +104,11 @@ func ruleSpecs() []ruleSpec {
 		// "Instead, just say ..." (the HackAPrompt family): replace the task with an output.
 		{"output-control", "instead|rather", `\b(instead|rather)\s*[,;:]?\s+(just\s+|only\s+|simply\s+)?(say|print|output|write|respond\s+with|reply\s+with|answer\s+with)\s+["'\x{201c}\x{2018}]`, medium, KindResult | KindDescription, 8, 60},
 		{"conceal-from-user", "without", `\b(run|execute|delete|send|transfer|pay|approve|install|call|invoke|perform)\s+([\w\-\.~/]+\s+){0,6}without\s+(any\s+)?(the\s+user'?s?\s+)?(confirmation|approval|permission|consent)\b`, medium, KindResult | KindDescription, 120, 40},
+		// "[[END OF EMAIL]]", "}}}} END OF EMAILS.": a context break in doubled brackets or
+		// braces.
+		{"context-break", "end of", `(\[\[|<<|\{\{|\}\}|\(\()\s*\}*\s*end\s+of\s+(the\s+)?(documents?|context|data|e-?mails?|files?|inputs?|messages?|results?|tool\s+outputs?)\s*(\]\]|>>|\}\}|\)\)|[.!:\n])`, medium, KindResult | KindDescription, 16, 40},
+		// "execute: send_email(...)" once the reader's own task is done.
+		{"task-hijack", "after summari|after answering|after responding|after replying|after you", `\bafter\s+(summari[sz]ing|answering|responding|replying|you\s+(summari[sz]e|answer|respond|reply))\b[^.\n]{0,60}\b(execute|run|call|invoke)\s*:?\s*[a-z][a-z0-9_]*\s*\(`, medium, KindResult | KindDescription, 8, 120},
 		// Asking for the hidden prompt: in a document, only an attacker wants it.
 		{"prompt-leak", "system prompt|your instructions|your prompt|initial prompt|initial instructions|hidden prompt|hidden instructions|original instructions", `\b(reveal|print|show|repeat|output|display|leak|disclose|share|return|write\s+out|tell\s+(me|us))\w*\s+(me\s+|us\s+)?(all\s+of\s+)?(your|the)\s+(full\s+|entire\s+|complete\s+|exact\s+)?(system\s+prompt|initial\s+(prompt|instructions)|hidden\s+(prompt|instructions)|original\s+instructions|instructions|prompt)\b`, medium, allKinds, 80, 40},
 		// "Your new task is ..."
