@@ -31,6 +31,8 @@ func TestStep(t *testing.T) {
 		{"a busy P gets a second", 8, 1, []float64{0.9}, []int{2}},
 		{"growth follows the load", 8, 2, []float64{1.8, 3.5}, []int{3, 6}},
 		{"never beyond max", 4, 2, []float64{1.75, 3.9}, []int{3, 4}},
+		// A burst that keeps every P busy: the README's 1, 2, 4, 7, 12, 20, 32.
+		{"saturated growth", 32, 1, []float64{1, 2, 4, 7, 12, 20}, []int{2, 4, 7, 12, 20, 32}},
 		{"max one never grows", 1, 1, []float64{1.0}, []int{1}},
 		{"removal waits for the hold", 8, 2, rep(0.3, hold), append(rep(2, hold-1), 1)},
 		{"a busy interval restarts the hold", 8, 2,
