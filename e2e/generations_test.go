@@ -23,7 +23,8 @@ func startGoUpstream(t *testing.T, stateless, refuseInitialize bool) string {
 	t.Helper()
 	srv := mcp.NewServer(&mcp.Implementation{Name: "gen-upstream", Version: "1"}, nil)
 	type in struct {
-		Text string `json:"text"`
+		Text   string `json:"text"`
+		Repeat int    `json:"repeat,omitempty"` // chatter: log the text this many times (default once)
 	}
 	mcp.AddTool(srv, &mcp.Tool{Name: "whoami", Description: "reports the caller's protocol generation"},
 		func(ctx context.Context, req *mcp.CallToolRequest, args in) (*mcp.CallToolResult, any, error) {
@@ -48,8 +49,10 @@ func startGoUpstream(t *testing.T, stateless, refuseInitialize bool) string {
 	// as a progress message, before it answers.
 	mcp.AddTool(srv, &mcp.Tool{Name: "chatter", Description: "logs and reports progress with its text"},
 		func(ctx context.Context, req *mcp.CallToolRequest, args in) (*mcp.CallToolResult, any, error) {
-			if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "warning", Logger: "chatter", Data: args.Text}); err != nil {
-				return nil, nil, err
+			for range max(1, args.Repeat) {
+				if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "warning", Logger: "chatter", Data: args.Text}); err != nil {
+					return nil, nil, err
+				}
 			}
 			if tok := req.Params.GetProgressToken(); tok != nil {
 				if err := req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: 1, Total: 2, Message: args.Text}); err != nil {

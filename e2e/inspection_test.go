@@ -268,6 +268,7 @@ func wantRPCError(t *testing.T, err error, code int64, want string) {
 func TestInspectionNotifications(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	began := time.Now() // the gateway's record limiter starts full after this
 	// The test's upstream echoes what it is sent: secrets may go out.
 	gh := startInjectionBlockGateway(t, "    - {type: secret, direction: outbound, action: off}\n")
 	var mu sync.Mutex
@@ -347,16 +348,55 @@ func TestInspectionNotifications(t *testing.T) {
 	if !strings.Contains(gh.Logs.String(), "notification withheld") {
 		t.Errorf("no log line for the withheld notification:\n%s", gh.Logs.String())
 	}
-	recs := queryRecords(t, gh.Config)
-	found := false
-	for _, r := range recs {
-		b, _ := json.Marshal(r)
-		if strings.Contains(string(b), "notification_withheld") && strings.Contains(string(b), "notifications/message") &&
-			strings.Contains(string(b), "injection") {
-			found = true
+	withheld := func() (n int, notRecorded float64) {
+		for _, r := range queryRecords(t, gh.Config) {
+			b, _ := json.Marshal(r)
+			if !strings.Contains(string(b), "notification_withheld") {
+				continue
+			}
+			n++
+			var rec struct {
+				Detail struct {
+					Method      string  `json:"method"`
+					NotRecorded float64 `json:"not_recorded_before"`
+				} `json:"detail"`
+			}
+			json.Unmarshal(b, &rec)
+			if !strings.Contains(string(b), "injection") || rec.Detail.Method == "" {
+				t.Errorf("withheld-notification record without its finding or method: %s", b)
+			}
+			notRecorded += rec.Detail.NotRecorded
+		}
+		return n, notRecorded
+	}
+	if n, _ := withheld(); n != 2 { // the log message and the progress message
+		t.Errorf("%d security records for the two withheld notifications, want 2", n)
+	}
+
+	// An upstream that floods the client with notifications to withhold cannot flood the
+	// audit trail: a burst is recorded, the rest only counted, and the next record (a
+	// second later) says how many were not recorded. Nothing of the flood reaches the client.
+	flood := &mcp.CallToolParams{Name: "up__chatter", Arguments: map[string]any{"text": attack, "repeat": 60}}
+	start := time.Now()
+	if _, err := cs.CallTool(ctx, flood); err != nil {
+		t.Fatal(err)
+	}
+	// The burst of 20 (two of it spent above), plus one a second since the gateway started.
+	most := 20 + int(time.Since(began).Seconds()) + 1
+	n, _ := withheld()
+	if n < 20 || n > most {
+		t.Errorf("%d security records after a flood of 60 (in %v), want 20 to %d", n, time.Since(start), most)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	chatter(attack)
+	if _, notRecorded := withheld(); notRecorded < 30 {
+		t.Errorf("the record after the flood counts %v notifications not recorded, want about 40", notRecorded)
+	}
+	mu.Lock()
+	for _, l := range logs {
+		if strings.Contains(l, "Ignore all previous") {
+			t.Errorf("a flooded notification reached the client: %q", l)
 		}
 	}
-	if !found {
-		t.Errorf("no security event for the withheld notification among %d audit records", len(recs))
-	}
+	mu.Unlock()
 }

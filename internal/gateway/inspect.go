@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
+
+	"golang.org/x/time/rate"
 
 	"gatehouse/internal/inspect"
 	"gatehouse/internal/jsonrpc"
@@ -95,6 +98,16 @@ func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
 			detail := map[string]any{"method": m.Method, "server": env.Server, "reason": err.Error()}
 			if ge, ok := err.(*Error); ok && ge.Data != nil {
 				detail["inspection"] = ge.Data
+			}
+			if srv := g.byName[env.Server]; srv != nil {
+				record, suppressed := srv.withheld.allow()
+				if !record {
+					return err // counted: the next record says how many were not recorded
+				}
+				if suppressed > 0 {
+					detail["not_recorded_before"] = suppressed
+					env.Session.logger.Warn("withheld notifications beyond the record rate were not audited", "server", env.Server, "count", suppressed)
+				}
 			}
 			g.SecurityEvent(ctx, "notification_withheld", env.Session.identity, detail)
 			return err
@@ -379,4 +392,28 @@ func (g *Gateway) inspectionRefusal(env *Envelope, act inspect.Action, fs []insp
 		data["findings"] = inspect.Labels(fs)
 	}
 	return &Error{Code: CodeInspectionBlocked, Message: msg, Data: data}
+}
+
+// The security records of withheld notifications, per upstream: a burst, then one a second.
+// An upstream that floods the gateway with notifications to withhold cannot fill the audit
+// trail (or hold the audit store's writes) at its own pace; every withheld notification is
+// still logged, and the next record counts those that were not recorded.
+const (
+	withheldBurst = 20
+	withheldRate  = rate.Limit(1)
+)
+
+type withheldRecords struct {
+	lim        *rate.Limiter
+	suppressed atomic.Int64
+}
+
+// allow reports whether this withheld notification gets a record, and how many before it
+// did not.
+func (w *withheldRecords) allow() (record bool, suppressed int64) {
+	if !w.lim.Allow() {
+		w.suppressed.Add(1)
+		return false, 0
+	}
+	return true, w.suppressed.Swap(0)
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/time/rate"
+
 	"gatehouse/internal/identity"
 	"gatehouse/internal/inspect"
 	"gatehouse/internal/inspect/injection"
@@ -131,5 +133,28 @@ func TestInspectionOfClientAnswers(t *testing.T) {
 		if strings.Contains(string(raw), key) {
 			t.Fatalf("the secret reached the upstream: %s", raw)
 		}
+	}
+}
+
+// TestWithheldRecords: a burst of withheld notifications gets records, the rest are counted,
+// and the next record carries the count.
+func TestWithheldRecords(t *testing.T) {
+	w := withheldRecords{lim: rate.NewLimiter(0, 2)} // a burst of two, never refilled
+	for i := range 2 {
+		if ok, n := w.allow(); !ok || n != 0 {
+			t.Fatalf("allow %d in the burst = %v, %d", i, ok, n)
+		}
+	}
+	for i := range 3 {
+		if ok, _ := w.allow(); ok {
+			t.Fatalf("allow %d beyond the burst recorded", i)
+		}
+	}
+	w.lim = rate.NewLimiter(rate.Inf, 1)
+	if ok, n := w.allow(); !ok || n != 3 {
+		t.Fatalf("first record after the burst = %v, %d; want true, 3", ok, n)
+	}
+	if ok, n := w.allow(); !ok || n != 0 {
+		t.Fatalf("the count is reported once: %v, %d", ok, n)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"gatehouse/internal/identity"
 	"gatehouse/internal/upstream"
 )
@@ -44,6 +46,10 @@ type server struct {
 
 	annMu sync.Mutex
 	ann   map[string]map[string]any // tool → annotations, from the last tools/list
+
+	// withheld bounds the security records of notifications this upstream sends that
+	// inspection withholds: the upstream, not a client, decides how many it sends.
+	withheld withheldRecords
 }
 
 type modernState uint8
@@ -88,6 +94,7 @@ func newServer(g *Gateway, spec UpstreamSpec) *server {
 		maxBackoff:    spec.MaxBackoff,
 		ready:         make(chan struct{}),
 		stateless:     spec.Stateless,
+		withheld:      withheldRecords{lim: rate.NewLimiter(withheldRate, withheldBurst)},
 	}
 	if s.timeout <= 0 {
 		s.timeout = 2 * time.Minute
