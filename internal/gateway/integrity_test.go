@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/internal/identity"
 	"gatehouse/internal/integrity"
+	"gatehouse/internal/jsonrpc"
 )
 
 // TestPinsOnFirstCall: a call that comes before any listing lists the server first (through
@@ -45,4 +46,41 @@ func TestPinsOnFirstCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustResult(t, request(t, s, nil, "5", "tools/call", `{"name":"a__echo","arguments":{}}`))
+}
+
+// TestRelistCoalesced: an upstream that sends list_changed in a loop gets one re-check of
+// its list at a time, one more queued, at least relistGap apart — not one per notification.
+func TestRelistCoalesced(t *testing.T) {
+	a := newFake("a", "echo")
+	store, err := integrity.Open(integrity.ModeTOFU, filepath.Join(t.TempDir(), "pins.json"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGateway(t, []UpstreamSpec{shared(a)}, func(o *Options) { o.Pins = store })
+	s := initSession(t, g, "")
+	st := newRecStream()
+	s.SetStandalone(st)
+	c := a.conn(t, 0)
+	lists := func() int {
+		n := 0
+		for _, raw := range c.Received() {
+			if m, err := jsonrpc.Parse(raw); err == nil && m.Method == "tools/list" {
+				n++
+			}
+		}
+		return n
+	}
+	before := lists()
+	for range 100 {
+		c.emit(jsonrpc.Notification("notifications/tools/list_changed", nil), nil)
+	}
+	st.waitFor(t, "notifications/tools/list_changed") // the clients still hear them
+	deadline := time.Now().Add(5 * time.Second)
+	for lists() < before+2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(relistGap / 2)
+	if n := lists() - before; n < 1 || n > 2 {
+		t.Fatalf("100 list_changed notifications caused %d tools/list re-checks, want 1 or 2", n)
+	}
 }

@@ -50,6 +50,9 @@ type server struct {
 	// withheld bounds the security records of notifications this upstream sends that
 	// inspection withholds: the upstream, not a client, decides how many it sends.
 	withheld withheldRecords
+
+	relistMu sync.Mutex
+	relists  map[string]*relistQueue // by list method: re-checks list_changed asked for
 }
 
 type modernState uint8

@@ -161,7 +161,9 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 			lk := map[string]listKind{"notifications/tools/list_changed": listTools, "notifications/prompts/list_changed": listPrompts,
 				"notifications/resources/list_changed": listTemplates}[m.Method]
 			sess := sessions[0]
-			go func() { _ = g.relist(sess.ctx, sess, nil, l.srv, lk, nil) }() // failures are logged
+			l.srv.scheduleRelist(g.ctx, lk.method, func() {
+				_ = g.relist(sess.ctx, sess, nil, l.srv, lk, nil) // failures are logged
+			})
 		}
 		for _, sess := range sessions {
 			g.deliver(sess, l, m, m.Raw, nil)
