@@ -941,3 +941,45 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestListChangedThrottled: an upstream that sends list_changed in a loop reaches each
+// session with the first at once and the rest as one, a gap later (clients re-list on each).
+func TestListChangedThrottled(t *testing.T) {
+	a := newFake("a", "x")
+	g := newGateway(t, []UpstreamSpec{shared(a)})
+	s := initSession(t, g, "")
+	st := newRecStream()
+	s.SetStandalone(st)
+	c := a.conn(t, 0)
+	count := func() int {
+		n := 0
+		for _, raw := range st.all() {
+			if bytes.Contains(raw, []byte("notifications/tools/list_changed")) {
+				n++
+			}
+		}
+		return n
+	}
+	start := time.Now()
+	for range 50 {
+		c.emit(jsonrpc.Notification("notifications/tools/list_changed", nil), nil)
+	}
+	most := 2 + int(time.Since(start)/listChangedGap) // a slow machine may spread the burst
+	st.waitFor(t, "notifications/tools/list_changed")
+	time.Sleep(3 * listChangedGap)
+	if n := count(); n < 2 || n > most {
+		t.Fatalf("50 list_changed in a burst reached the session %d times, want 2 (the first, then one for the rest; %d on this machine)", n, most)
+	}
+	// Another kind is not held back by this one, and a later one is not lost.
+	c.emit(jsonrpc.Notification("notifications/prompts/list_changed", nil), nil)
+	st.waitFor(t, "notifications/prompts/list_changed")
+	prev := count()
+	c.emit(jsonrpc.Notification("notifications/tools/list_changed", nil), nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for count() == prev && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := count(); n != prev+1 {
+		t.Fatalf("a list_changed after the gap: %d in all, want %d", n, prev+1)
+	}
+}

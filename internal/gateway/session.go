@@ -63,6 +63,8 @@ type Session struct {
 	templates   map[*server]map[string]*uritemplate.Template // by template text
 	logLevel    string
 	closed      bool
+	// listChanged throttles the list_changed notifications the session is sent.
+	listChanged listChanges
 	cursorKey   []byte
 	cancelFuncs map[string]*inflight // client request id → its cancellation
 	history     policy.History       // what the session called, for policy conditions
@@ -139,6 +141,7 @@ func (s *Session) Close() {
 	s.legs = map[*server]*leg{}
 	s.mu.Unlock()
 	s.cancel()
+	s.listChanged.stop()
 	for _, l := range legs {
 		l.close()
 	}

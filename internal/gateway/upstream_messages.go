@@ -166,7 +166,8 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 			})
 		}
 		for _, sess := range sessions {
-			g.deliver(sess, l, m, m.Raw, nil)
+			sess.listChanged.notify(m.Method, func() { g.deliver(sess, l, m, m.Raw, nil) },
+				func() bool { return sess.ctx.Err() != nil })
 		}
 	case "notifications/resources/updated":
 		uri, _ := jsonrpc.StringMember(m.Params, "uri")
