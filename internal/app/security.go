@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"gatehouse/internal/inspect/secret"
 	"net/http"
 	"net/url"
 	"os/user"
@@ -16,26 +15,37 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/credential"
 	"gatehouse/internal/identity"
+	"gatehouse/internal/inspect/secret"
 	"gatehouse/internal/policy"
 )
 
 // LoadConfig loads and validates a configuration, policy conditions included: every
 // problem is reported at once, with file, line and field.
 func LoadConfig(path string) (*config.Config, error) {
-	checker, err := policy.NewChecker()
+	checks, err := configChecks()
 	if err != nil {
 		return nil, err
 	}
-	return config.LoadWith(path, config.Checks{Expr: checker.Check, SecretRule: secretRuleCheck()})
+	return config.LoadWith(path, checks)
 }
 
 // ParseConfig is LoadConfig for bytes already read.
 func ParseConfig(data []byte, file string) (*config.Config, error) {
-	checker, err := policy.NewChecker()
+	checks, err := configChecks()
 	if err != nil {
 		return nil, err
 	}
-	return config.ParseWith(data, file, config.Checks{Expr: checker.Check, SecretRule: secretRuleCheck()})
+	return config.ParseWith(data, file, checks)
+}
+
+// configChecks are the checks configuration loading cannot make on its own: policy
+// conditions compile, and secret rule ids exist.
+func configChecks() (config.Checks, error) {
+	checker, err := policy.NewChecker()
+	if err != nil {
+		return config.Checks{}, err
+	}
+	return config.Checks{Expr: checker.Check, SecretRule: secretRuleCheck()}, nil
 }
 
 // secretRuleCheck checks inspection.secrets.disable ids against the secret rule set, which
