@@ -1,7 +1,6 @@
 package injection
 
 import (
-	"cmp"
 	"regexp/syntax"
 	"slices"
 	"strings"
@@ -21,8 +20,9 @@ import (
 const minNeed = 3
 
 // requiredSets returns, for an expression, sets of literals such that every match contains at
-// least one literal of each set: keywords.Required of each part of the top-level sequence. It may return none; it never returns a set a match can
-// avoid. expr must be lower-case where it matches letters (the text it runs on is).
+// least one literal of each set: keywords.Required of each part of the top-level sequence.
+// It may return none; it never returns a set a match can avoid. expr must be lower-case
+// where it matches letters (the text it runs on is).
 func requiredSets(expr string) [][]string {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
@@ -42,19 +42,11 @@ func requiredSets(expr string) [][]string {
 	for _, p := range parts {
 		set, ok := keywords.Required(p)
 		// The text's lower-casing and Required's agree on ASCII only.
-		if ok && shortestLen(set) >= minNeed && !slices.ContainsFunc(set, func(s string) bool { return !isASCIIString(s) }) {
+		if ok && keywords.Shortest(set) >= minNeed && !slices.ContainsFunc(set, func(s string) bool { return !isASCIIString(s) }) {
 			sets = append(sets, set)
 		}
 	}
 	return sets
-}
-
-// shortestLen is the length of set's shortest literal, 0 for an empty set.
-func shortestLen(set []string) int {
-	if len(set) == 0 {
-		return 0
-	}
-	return len(slices.MinFunc(set, func(a, b string) int { return cmp.Compare(len(a), len(b)) }))
 }
 
 func isASCIIString(s string) bool {

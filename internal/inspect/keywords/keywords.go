@@ -5,10 +5,10 @@ import (
 	"fmt"
 )
 
-// Index finds keywords in a text regardless of ASCII case, in one
-// pass: an Aho–Corasick automaton compiled to a DFA over byte classes. Every byte that occurs
-// in no keyword shares class 0 and an upper-case letter shares its lower-case letter's class,
-// so the text needs no lower-cased copy and offsets stay those of the text.
+// Index finds keywords in a text regardless of ASCII case, in one pass: an Aho–Corasick
+// automaton compiled to a DFA over byte classes. Every byte that occurs in no keyword shares
+// class 0 and an upper-case letter shares its lower-case letter's class, so the text needs no
+// lower-cased copy and offsets stay those of the text.
 type Index struct {
 	words  []string
 	maxLen int // the longest keyword
@@ -158,11 +158,7 @@ func (k *Index) eachSplit(text string, fn func(id int32, end int)) {
 	mid := len(text) / 2
 	b0 := max(0, mid-(k.maxLen-1))
 	a, b := text[:mid], text[b0:]
-	type hit struct {
-		id  int32
-		end int
-	}
-	var later []hit
+	var later []Hit
 	sa, sb := int32(0), int32(0)
 	for i := 0; i < len(a); i++ {
 		sa = next[sa+int32(class[a[i]])]
@@ -177,13 +173,13 @@ func (k *Index) eachSplit(text string, fn func(id int32, end int)) {
 			sb &^= 1
 			if end := b0 + i + 1; end > mid {
 				for _, id := range k.out[sb/nclass] {
-					later = append(later, hit{id, end})
+					later = append(later, Hit{id, end})
 				}
 			}
 		}
 	}
 	for _, h := range later {
-		fn(h.id, h.end)
+		fn(h.ID, h.End)
 	}
 	for i := len(a); i < len(b); i++ {
 		sb = next[sb+int32(class[b[i]])]

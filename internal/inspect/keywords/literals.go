@@ -165,7 +165,7 @@ func Required(re *syntax.Regexp) ([]string, bool) {
 		// shortest string is longest.
 		var best []string
 		consider := func(set []string) {
-			if len(set) > 0 && !slices.Contains(set, "") && shortest(set) > shortest(best) {
+			if len(set) > 0 && !slices.Contains(set, "") && Shortest(set) > Shortest(best) {
 				best = set
 			}
 		}
@@ -191,8 +191,8 @@ func Required(re *syntax.Regexp) ([]string, bool) {
 	return nil, false
 }
 
-// shortest returns the fewest bytes in a string of set, 0 for none.
-func shortest(set []string) int {
+// Shortest returns the fewest bytes in a string of set, 0 for none.
+func Shortest(set []string) int {
 	if len(set) == 0 {
 		return 0
 	}
