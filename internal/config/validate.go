@@ -335,7 +335,6 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 	}
 }
 
-// positive reports a problem unless v > 0.
 // maxCPUs bounds limits.cpus: a number far beyond any machine is a typo.
 const maxCPUs = 4096
 
@@ -361,6 +360,7 @@ func (d *decoder) cpus(n *yaml.Node, path string, dst *int) {
 	*dst = i
 }
 
+// positive reports a problem unless v > 0.
 func (d *decoder) positive(n *yaml.Node, path string, v int64) bool {
 	switch {
 	case v < 0:

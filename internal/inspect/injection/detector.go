@@ -3,10 +3,11 @@ package injection
 import (
 	_ "embed"
 	"fmt"
-	"gatehouse/internal/inspect/keywords"
 	"math"
 	"sort"
 	"sync"
+
+	"gatehouse/internal/inspect/keywords"
 )
 
 //go:embed weights.bin
