@@ -69,14 +69,9 @@ func (l *lazyAnchored) get() [2]*regexp.Regexp {
 // RuleIDs lists the ids Options.Disable may name: gitleaks' default rules and
 // HighEntropyRule. It reads the rule set without compiling it, for configuration checks.
 func RuleIDs() ([]string, error) {
-	v := viper.New()
-	v.SetConfigType("toml")
-	if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
-		return nil, fmt.Errorf("read gitleaks default config: %w", err)
-	}
-	var vc config.ViperConfig
-	if err := v.Unmarshal(&vc); err != nil {
-		return nil, fmt.Errorf("decode gitleaks default config: %w", err)
+	vc, err := defaultViperConfig()
+	if err != nil {
+		return nil, err
 	}
 	ids := []string{HighEntropyRule}
 	for _, r := range vc.Rules {
@@ -85,17 +80,27 @@ func RuleIDs() ([]string, error) {
 	return ids, nil
 }
 
-// defaultConfig parses the rule set that gitleaks embeds. It uses a viper instance of its
-// own rather than viper's package-level one, which gitleaks' detect package would mutate.
-func defaultConfig() (cfg config.Config, err error) {
+// defaultViperConfig reads the rule set that gitleaks embeds, without compiling it. It uses
+// a viper instance of its own rather than viper's package-level one, which gitleaks' detect
+// package would mutate.
+func defaultViperConfig() (config.ViperConfig, error) {
 	v := viper.New()
 	v.SetConfigType("toml")
 	if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
-		return config.Config{}, fmt.Errorf("read gitleaks default config: %w", err)
+		return config.ViperConfig{}, fmt.Errorf("read gitleaks default config: %w", err)
 	}
 	var vc config.ViperConfig
 	if err := v.Unmarshal(&vc); err != nil {
-		return config.Config{}, fmt.Errorf("decode gitleaks default config: %w", err)
+		return config.ViperConfig{}, fmt.Errorf("decode gitleaks default config: %w", err)
+	}
+	return vc, nil
+}
+
+// defaultConfig parses and compiles the rule set that gitleaks embeds.
+func defaultConfig() (cfg config.Config, err error) {
+	vc, err := defaultViperConfig()
+	if err != nil {
+		return config.Config{}, err
 	}
 	// Translate compiles the rules' regexes with MustCompile.
 	defer func() {
