@@ -93,23 +93,8 @@ func (g *Gateway) inspectMsg(ctx context.Context, env *Envelope) error {
 		where := fmt.Sprintf("a %s notification of %s", m.Method, env.Server)
 		out, err := g.inspectJSON(ctx, in, env, v, inspect.Inbound, inspect.KindResult, where)
 		if err != nil {
-			// A notification has no answer to carry the refusal: it is withheld, and that is
-			// recorded as a security event.
-			detail := map[string]any{"method": m.Method, "server": env.Server, "reason": err.Error()}
-			if ge, ok := err.(*Error); ok && ge.Data != nil {
-				detail["inspection"] = ge.Data
-			}
-			if srv := g.byName[env.Server]; srv != nil {
-				record, suppressed := srv.withheld.allow()
-				if !record {
-					return err // counted: the next record says how many were not recorded
-				}
-				if suppressed > 0 {
-					detail["not_recorded_before"] = suppressed
-					env.Session.logger.Warn("withheld notifications beyond the record rate were not audited", "server", env.Server, "count", suppressed)
-				}
-			}
-			g.SecurityEvent(ctx, "notification_withheld", env.Session.identity, detail)
+			// A notification has no answer to carry the refusal: it is withheld.
+			g.recordWithheld(ctx, env, m.Method, err)
 			return err
 		}
 		if out != nil {
@@ -392,6 +377,26 @@ func (g *Gateway) inspectionRefusal(env *Envelope, act inspect.Action, fs []insp
 		data["findings"] = inspect.Labels(fs)
 	}
 	return &Error{Code: CodeInspectionBlocked, Message: msg, Data: data}
+}
+
+// recordWithheld records a notification that inspection withheld as a security event, within
+// the upstream's record rate; the next record counts those beyond it.
+func (g *Gateway) recordWithheld(ctx context.Context, env *Envelope, method string, err error) {
+	detail := map[string]any{"method": method, "server": env.Server, "reason": err.Error()}
+	if ge, ok := err.(*Error); ok && ge.Data != nil {
+		detail["inspection"] = ge.Data
+	}
+	if srv := g.byName[env.Server]; srv != nil {
+		record, suppressed := srv.withheld.allow()
+		if !record {
+			return
+		}
+		if suppressed > 0 {
+			detail["not_recorded_before"] = suppressed
+			env.Session.logger.Warn("withheld notifications beyond the record rate were not audited", "server", env.Server, "count", suppressed)
+		}
+	}
+	g.SecurityEvent(ctx, "notification_withheld", env.Session.identity, detail)
 }
 
 // The security records of withheld notifications, per upstream: a burst, then one a second.
