@@ -51,8 +51,8 @@ type server struct {
 	// inspection withholds: the upstream, not a client, decides how many it sends.
 	withheld withheldRecords
 
-	relistMu sync.Mutex
-	relists  map[string]*relistQueue // by list method: re-checks list_changed asked for
+	// relists throttles the re-checks of this upstream's lists that its list_changed ask for.
+	relists throttle
 }
 
 type modernState uint8

@@ -64,7 +64,7 @@ type Session struct {
 	logLevel    string
 	closed      bool
 	// listChanged throttles the list_changed notifications the session is sent.
-	listChanged listChanges
+	listChanged throttle
 	cursorKey   []byte
 	cancelFuncs map[string]*inflight // client request id → its cancellation
 	history     policy.History       // what the session called, for policy conditions

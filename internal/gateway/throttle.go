@@ -5,70 +5,75 @@ import (
 	"time"
 )
 
-// listChangedGap is the least time between two list_changed notifications of one kind that
-// a session is sent. Those that arrive meanwhile become one, sent when the gap is over: a
-// client re-lists on each, so an upstream that sends them in a loop would otherwise have
-// every client list it in a loop too, through the gateway.
-const listChangedGap = 250 * time.Millisecond
+// An upstream sends list_changed as often as it likes. Each one would cost the gateway a
+// re-check of that list (with pinned definitions) and every client a re-list through the
+// gateway, so both go through a throttle: a server's re-checks at most one a relistGap, a
+// session's notifications one a listChangedGap.
+const (
+	relistGap      = time.Second
+	listChangedGap = 250 * time.Millisecond
+)
 
-// listChanges throttles one session's list_changed notifications, per method.
-type listChanges struct {
+// throttle lets the first event of a kind through at once; of those that follow within the
+// gap, one goes through when the gap is over — the latest, so that none is lost. The zero
+// throttle is ready to use.
+type throttle struct {
 	mu     sync.Mutex
-	byKind map[string]*listChange
+	byKind map[string]*throttled
 }
 
-type listChange struct {
-	last  time.Time   // when one was last sent
-	timer *time.Timer // the trailing send, while one is scheduled
-	send  func()      // what the trailing send sends
+type throttled struct {
+	last  time.Time   // when one last went through
+	timer *time.Timer // the trailing one, while it is scheduled
+	run   func()      // what the trailing one runs
 }
 
-// notify sends now (send is called here, outside any lock) if the gap since the last one of
-// this method is over; otherwise it schedules one trailing send, which the latest call's
-// send replaces. stopped reports whether the session has ended, for a timer that fires late.
-func (lc *listChanges) notify(method string, send func(), stopped func() bool) {
-	lc.mu.Lock()
-	if lc.byKind == nil {
-		lc.byKind = make(map[string]*listChange)
+// do runs run now (here, outside any lock) if the gap since the last event of kind is over;
+// otherwise it schedules one trailing run, which a later call's run replaces. stopped
+// reports whether the owner has ended, for a timer that fires late.
+func (th *throttle) do(kind string, gap time.Duration, run func(), stopped func() bool) {
+	th.mu.Lock()
+	if th.byKind == nil {
+		th.byKind = make(map[string]*throttled)
 	}
-	c := lc.byKind[method]
-	if c == nil {
-		c = &listChange{}
-		lc.byKind[method] = c
+	t := th.byKind[kind]
+	if t == nil {
+		t = &throttled{}
+		th.byKind[kind] = t
 	}
-	if c.timer != nil {
-		c.send = send
-		lc.mu.Unlock()
+	if t.timer != nil {
+		t.run = run
+		th.mu.Unlock()
 		return
 	}
-	wait := listChangedGap - time.Since(c.last)
+	wait := gap - time.Since(t.last)
 	if wait <= 0 {
-		c.last = time.Now()
-		lc.mu.Unlock()
-		send()
+		t.last = time.Now()
+		th.mu.Unlock()
+		run()
 		return
 	}
-	c.send = send
-	c.timer = time.AfterFunc(wait, func() {
-		lc.mu.Lock()
-		f := c.send
-		c.send, c.timer, c.last = nil, nil, time.Now()
-		lc.mu.Unlock()
+	t.run = run
+	t.timer = time.AfterFunc(wait, func() {
+		th.mu.Lock()
+		f := t.run
+		t.run, t.timer, t.last = nil, nil, time.Now()
+		th.mu.Unlock()
 		if f != nil && !stopped() {
 			f()
 		}
 	})
-	lc.mu.Unlock()
+	th.mu.Unlock()
 }
 
-// stop cancels the trailing sends (the session has ended).
-func (lc *listChanges) stop() {
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
-	for _, c := range lc.byKind {
-		if c.timer != nil {
-			c.timer.Stop()
-			c.timer, c.send = nil, nil
+// stop cancels the trailing runs (the owner has ended).
+func (th *throttle) stop() {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	for _, t := range th.byKind {
+		if t.timer != nil {
+			t.timer.Stop()
+			t.timer, t.run = nil, nil
 		}
 	}
 }

@@ -161,12 +161,12 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 			lk := map[string]listKind{"notifications/tools/list_changed": listTools, "notifications/prompts/list_changed": listPrompts,
 				"notifications/resources/list_changed": listTemplates}[m.Method]
 			sess := sessions[0]
-			l.srv.scheduleRelist(g.ctx, lk.method, func() {
-				_ = g.relist(sess.ctx, sess, nil, l.srv, lk, nil) // failures are logged
-			})
+			l.srv.relists.do(lk.method, relistGap, func() {
+				go func() { _ = g.relist(sess.ctx, sess, nil, l.srv, lk, nil) }() // failures are logged
+			}, func() bool { return g.ctx.Err() != nil })
 		}
 		for _, sess := range sessions {
-			sess.listChanged.notify(m.Method, func() { g.deliver(sess, l, m, m.Raw, nil) },
+			sess.listChanged.do(m.Method, listChangedGap, func() { g.deliver(sess, l, m, m.Raw, nil) },
 				func() bool { return sess.ctx.Err() != nil })
 		}
 	case "notifications/resources/updated":
