@@ -289,56 +289,18 @@ func (p *Policy) Decide(req *Request) Decision {
 		return Decision{Effect: config.EffectDeny, Rule: RuleTenant, Reason: fmt.Sprintf("server %q belongs to another tenant", req.Server)}
 	}
 	var (
-		act      *activation
 		matched  []string
 		deny     *Decision
 		t        = p.target(req.Server, req.Kind, req.Name)
 		grantBy  = t.roleGrants(req.Identity)
 		redactIn []string
 		redactOt []string
+		conds    = conditions{p: p, req: req, t: t}
 	)
-	var memo *targetMemo
 	for i, r := range t.rules {
 		hit, evalErr := true, error(nil)
 		if r.prog != nil {
-			known := false
-			if req.Memo != nil {
-				if memo == nil {
-					memo = req.Memo.target(p, req, t)
-				}
-				var tried bool
-				hit, evalErr, known, tried = memo.get(i, req.History)
-				if !known && !tried && r.partial != nil {
-					// Once per session and target: does the condition hold or fail whatever
-					// the arguments and the time?
-					if act == nil {
-						act = p.activation(req)
-					}
-					hit, known = act.evalPartial(r.partial, p.unknowns)
-					memo.setPartial(i, r.readsSession, req.History, hit, known)
-				}
-			}
-			var key []byte
-			if !known && r.byArgs && memo != nil {
-				var buf [128]byte
-				key = appendArgsKey(buf[:0], req.Arguments, r.argsMembers)
-				hit, evalErr, known = memo.getArgs(i, req.History, key)
-			}
-			if !known {
-				if act == nil {
-					act = p.activation(req)
-				}
-				hit, evalErr = act.eval(r.prog)
-				if evalErr != nil {
-					hit = r.Effect != config.EffectAllow // fail closed
-				}
-				switch {
-				case r.memo != memoNever && memo != nil:
-					memo.set(i, r.memo, req.History, hit, evalErr)
-				case key != nil:
-					memo.setArgs(i, r.readsSession, req.History, key, hit, evalErr)
-				}
-			}
+			hit, evalErr = conds.value(i, r)
 		}
 		if !hit {
 			continue
@@ -382,6 +344,64 @@ func (p *Policy) Decide(req *Request) Decision {
 	}
 	return Decision{Allow: true, Effect: config.EffectAllow, Rule: grantBy, Matched: matched,
 		RedactArguments: redactIn, RedactResult: redactOt}
+}
+
+// conditions evaluates the conditions of one decision's rules. The variables are built, and
+// the session's memo for the target looked up, only when a condition needs them.
+type conditions struct {
+	p    *Policy
+	req  *Request
+	t    *target
+	act  *activation
+	memo *targetMemo
+}
+
+func (c *conditions) activation() *activation {
+	if c.act == nil {
+		c.act = c.p.activation(c.req)
+	}
+	return c.act
+}
+
+// value is the value of rule i's condition: what the session's memo holds for it, or else
+// evaluated (and kept where the memo may keep it). A condition that cannot be evaluated fails
+// closed: it counts as matching for deny, approval and redact rules, not for allow.
+func (c *conditions) value(i int, r *rule) (hit bool, err error) {
+	req := c.req
+	var key []byte
+	if req.Memo != nil {
+		if c.memo == nil {
+			c.memo = req.Memo.target(c.p, req, c.t)
+		}
+		hit, err, known, tried := c.memo.get(i, req.History)
+		if !known && !tried && r.partial != nil {
+			// Once per session and target: does the condition hold or fail whatever the
+			// arguments and the time?
+			hit, known = c.activation().evalPartial(r.partial, c.p.unknowns)
+			c.memo.setPartial(i, r.readsSession, req.History, hit, known)
+		}
+		if known {
+			return hit, err
+		}
+		if r.byArgs {
+			var buf [128]byte
+			key = appendArgsKey(buf[:0], req.Arguments, r.argsMembers)
+			if hit, err, ok := c.memo.getArgs(i, req.History, key); ok {
+				return hit, err
+			}
+		}
+	}
+	hit, err = c.activation().eval(r.prog)
+	if err != nil {
+		hit = r.Effect != config.EffectAllow // fail closed
+	}
+	switch {
+	case r.memo != memoNever && c.memo != nil:
+		c.memo.set(i, r.memo, req.History, hit, err)
+	case key != nil:
+		c.memo.setArgs(i, r.readsSession, req.History, key, hit, err)
+	}
+	return hit, err
 }
 
 func orEmpty(s []string) []string {
