@@ -4,8 +4,8 @@
 // goroutines that wake one another. With more than one P, the runtime hands such wake-ups to
 // another OS thread (futex wake, a context switch, often a cross-CPU interrupt), and on a
 // virtual machine that hand-off can cost as much as the work itself: measured with the load
-// tool on a 2-CPU VM, one P spent 6–31% less CPU per call than two, at the same or higher
-// throughput, as long as the load fit one CPU. More Ps only pay when the gateway needs
+// tool on a 2-CPU VM, one P spent 8–25% less CPU per call than two, at the same or higher
+// throughput, as long as the load fit one CPU (the README's limits.cpus has the runs). More Ps only pay when the gateway needs
 // more than one CPU. The Controller therefore starts at one P and adds Ps when the process
 // keeps its Ps nearly busy, and gives them back when the load has fallen for a while.
 package procs
