@@ -699,7 +699,7 @@ func (c *httpConn) readPOSTStream(ctx context.Context, resp *http.Response, rela
 		if body != nil {
 			end := c.consume(body, &st, related, related, what)
 			if end == streamResponded {
-				drain(body) // usually only the end of the stream is left
+				finishBody(body) // usually only the end of the stream is left
 			} else {
 				body.Close()
 			}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -40,6 +41,45 @@ type leanConn struct {
 	br    *bufio.Reader
 	bw    *bufio.Writer
 	since time.Time
+	rest  io.Reader // the unread end of the last response body, read before the next request
+}
+
+// maxRest bounds what finishRest reads of a body left unread: the end of an event stream
+// whose response has arrived is a few bytes; a connection with more is not worth keeping.
+const maxRest = 64 << 10
+
+// restTimeout bounds the wait for a body's end that has not arrived by the time the
+// connection is used again.
+const restTimeout = time.Second
+
+// finishRest reads the end of the previous response body, if one was left unread, and
+// reports whether the connection is clean for the next request. By the time a connection is
+// used again, a server has long sent that end (it is usually in the buffer already), so this
+// costs at most one read that finds data, where draining at once costs a read that finds
+// nothing yet and a wake-up.
+func (c *leanConn) finishRest() bool {
+	rest := c.rest
+	if rest == nil {
+		return true
+	}
+	c.rest = nil
+	if c.br.Buffered() < len("0\r\n\r\n") {
+		// The socket must be read: bound the wait on a server that never ends the body.
+		c.SetReadDeadline(time.Now().Add(restTimeout))
+		defer c.SetReadDeadline(time.Time{})
+	}
+	var buf [512]byte
+	for n := 0; n <= maxRest; {
+		m, err := rest.Read(buf[:])
+		n += m
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // probeAfter is how long a connection may sit idle before it is checked before reuse: a
@@ -69,27 +109,27 @@ func (c *leanConn) alive() bool {
 func (t *LeanTransport) key(req *http.Request) string { return req.URL.Scheme + "://" + req.URL.Host }
 
 func (t *LeanTransport) get(key string) *leanConn {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	conns := t.idle[key]
 	timeout := t.IdleTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	for len(conns) > 0 {
+	for {
+		t.mu.Lock()
+		conns := t.idle[key]
+		if len(conns) == 0 {
+			t.mu.Unlock()
+			return nil
+		}
 		c := conns[len(conns)-1]
-		conns = conns[:len(conns)-1]
+		t.idle[key] = conns[:len(conns)-1]
+		t.mu.Unlock()
+		// Outside the lock: finishing a body may read the socket.
 		idle := time.Since(c.since)
-		if idle < timeout && (idle < probeAfter || c.alive()) {
-			t.idle[key] = conns
+		if idle < timeout && c.finishRest() && (idle < probeAfter || c.alive()) {
 			return c
 		}
 		c.Close()
 	}
-	if t.idle != nil {
-		t.idle[key] = conns
-	}
-	return nil
 }
 
 func (t *LeanTransport) put(key string, c *leanConn) {
@@ -260,26 +300,68 @@ type leanBody struct {
 	key   string
 	stop  func() bool
 	reuse bool
-	eof   bool
-	done  bool
+	eof   atomic.Bool // Close may run beside a Read: drain's timeout calls it to end one
+	done  atomic.Bool
 }
 
 func (b *leanBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
-		b.eof = true
+		b.eof.Store(true)
 	}
 	return n, err
 }
 
+// closeUnread ends a body whose caller has what it needs (an event stream's response
+// arrived) without waiting for the rest: the connection goes back to the pool, and its next
+// request reads that rest first. A body that cannot be finished that way closes the
+// connection.
+func (b *leanBody) closeUnread() {
+	if !b.done.CompareAndSwap(false, true) {
+		return
+	}
+	stopped := b.stop()
+	if b.eof.Load() {
+		if err := b.rc.Close(); err == nil && b.reuse && stopped {
+			b.t.put(b.key, b.c)
+			return
+		}
+		b.c.Close()
+		return
+	}
+	if !b.reuse || !stopped {
+		b.c.Close()
+		return
+	}
+	b.c.rest = b.rc
+	b.t.put(b.key, b.c)
+}
+
+// finishBody ends a response body whose message has arrived: a lean connection reads the
+// rest when it is next used, any other body is drained now.
+func finishBody(body io.ReadCloser) {
+	if lb, ok := body.(*leanBody); ok {
+		lb.closeUnread()
+		return
+	}
+	drain(body)
+}
+
+// Close returns the connection to the pool when the body was read to its end. Otherwise it
+// closes the connection first, so that neither a Read in progress nor the body's own Close
+// (which reads the rest) waits on a server that never ends the body.
 func (b *leanBody) Close() error {
-	if b.done {
+	if !b.done.CompareAndSwap(false, true) {
 		return nil
 	}
-	b.done = true
-	err := b.rc.Close()
 	stopped := b.stop()
-	if b.eof && b.reuse && stopped && err == nil {
+	if !b.eof.Load() {
+		b.c.Close()
+		b.rc.Close()
+		return nil
+	}
+	err := b.rc.Close()
+	if b.reuse && stopped && err == nil {
 		b.t.put(b.key, b.c)
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,4 +178,95 @@ func TestLeanTransportCancel(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("cancel did not end the read")
 	}
+}
+
+// A response stream closed once its message arrived leaves its end for the next request on
+// the connection to read: the connection is reused when that end is short, and replaced
+// (without losing the next request) when the server sends too much after it or never ends
+// the body.
+func TestLeanTransportCloseUnread(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	gate := make(chan chan struct{}, 1)
+	ts, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/sse": // the event, then (after the handler returns) the chunked end
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: "+string(b)+"\n\n")
+			w.(http.Flusher).Flush()
+		case "/gated": // the event; the end only when the test says so
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: "+string(b)+"\n\n")
+			w.(http.Flusher).Flush()
+			<-<-gate
+		case "/long": // the event, then more than a connection is worth draining
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: "+string(b)+"\n\n")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, ": "+strings.Repeat("x", 2*maxRest)+"\n\n")
+		case "/hang": // the event, and a body that does not end
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: "+string(b)+"\n\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		default:
+			io.WriteString(w, "plain:"+string(b))
+		}
+	}), false)
+	lt := &LeanTransport{}
+	c := &http.Client{Transport: lt}
+	event := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		want := "data: " + body + "\n\n"
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != want {
+			t.Fatalf("%s: read %q, %v", path, got, err)
+		}
+		finishBody(resp.Body)
+	}
+	for i := range 5 {
+		event("/sse", strconv.Itoa(i))
+		if code, body, _ := leanGet(t, c, http.MethodPost, ts.URL+"/plain", "p"); code != 200 || body != "plain:p" {
+			t.Fatalf("after an unread end: %d %q", code, body)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections after closing stream ends unread, want 1 (reuse)", n)
+	}
+	// The caller does not wait for the end: it comes after the body is closed, and the
+	// connection is still reused.
+	g := make(chan struct{})
+	gate <- g
+	event("/gated", "g")
+	close(g)
+	if code, body, _ := leanGet(t, c, http.MethodPost, ts.URL+"/plain", "s"); code != 200 || body != "plain:s" {
+		t.Fatalf("after an end sent late: %d %q", code, body)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections after an end sent late, want 1 (reuse)", n)
+	}
+	event("/long", "l")
+	if code, body, _ := leanGet(t, c, http.MethodPost, ts.URL+"/plain", "q"); code != 200 || body != "plain:q" {
+		t.Fatalf("after a long unread end: %d %q", code, body)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections after a long unread end, want 2 (not reused)", n)
+	}
+	event("/hang", "h")
+	if code, body, _ := leanGet(t, c, http.MethodPost, ts.URL+"/plain", "r"); code != 200 || body != "plain:r" {
+		t.Fatalf("after a body that never ends: %d %q", code, body)
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d connections after a body that never ends, want 3 (not reused)", n)
+	}
+	lt.CloseIdleConnections()
 }
