@@ -214,6 +214,42 @@ func TestGroupCommitKeepsOneChain(t *testing.T) {
 	}
 }
 
+// Two processes on one store and one chain (a gateway and the CLI recording an
+// administrative action): each store remembers the head it last wrote, so each must notice
+// when the other has moved it, and seal from the real head. No write may fail.
+func TestAppendAfterAnotherWriter(t *testing.T) {
+	st, path := newStore(t)
+	other, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	key := newKey(t)
+	a, err := New(Config{Store: st, Chain: "gw-1", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(Config{Store: other, Chain: "gw-1", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := range 30 {
+		wr := a
+		if i%3 == 2 {
+			wr = b
+		}
+		if err := wr.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest, Subject: "s", Target: fmt.Sprint(i)}); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	rep := verifyOne(t, st, key.Public().(ed25519.PublicKey), nil)
+	if !rep.OK || rep.Records != 30 || rep.LastSeq != 30 {
+		t.Fatalf("%+v", rep)
+	}
+}
+
 func TestWriteFailsClosed(t *testing.T) {
 	st, _ := newStore(t)
 	a, _ := New(Config{Store: st, Chain: "c", Key: newKey(t)})

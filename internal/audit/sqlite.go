@@ -25,6 +25,18 @@ type SQLite struct {
 	// insertN[n-1] inserts n records, prepared on first use.
 	insertMu sync.Mutex
 	insertN  [insertRows]*sql.Stmt
+
+	// The chain heads this store last wrote, so that a group commit need not read its head
+	// back. Another process may append to the same chain (the CLI's administrative
+	// records): its records take the next sequence numbers, so an insert made from a stale
+	// head fails on the primary key, and Append reads the head and seals again.
+	headMu sync.Mutex
+	heads  map[string]chainHead
+}
+
+type chainHead struct {
+	seq  int64
+	hash string
 }
 
 const (
@@ -135,16 +147,42 @@ func (s *SQLite) Append(ctx context.Context, chain string, recs []*Record) error
 	// statement (to interrupt SQLite); an insert has nothing to interrupt, and those
 	// goroutines were a tenth of the store's CPU. Lock waits are bounded by busy_timeout.
 	ctx = context.WithoutCancel(ctx)
+	s.headMu.Lock()
+	h, known := s.heads[chain]
+	s.headMu.Unlock()
+	err := s.append(ctx, chain, recs, h, known)
+	if known && isConstraint(err) {
+		// Another writer moved the head: nothing was written; seal from the real head.
+		err = s.append(ctx, chain, recs, chainHead{}, false)
+	}
+	s.headMu.Lock()
+	defer s.headMu.Unlock()
+	if err != nil {
+		delete(s.heads, chain)
+		return err
+	}
+	if s.heads == nil {
+		s.heads = map[string]chainHead{}
+	}
+	last := recs[len(recs)-1]
+	s.heads[chain] = chainHead{last.Seq, last.Hash}
+	return nil
+}
+
+// append writes recs after head h in one transaction; h is read in the transaction unless
+// known.
+func (s *SQLite) append(ctx context.Context, chain string, recs []*Record, h chainHead, known bool) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	seq, prev, err := head(ctx, tx.StmtContext(ctx, s.headQ), chain)
-	if err != nil {
-		return err
+	if !known {
+		if h.seq, h.hash, err = head(ctx, tx.StmtContext(ctx, s.headQ), chain); err != nil {
+			return err
+		}
 	}
-	bodies, err := seal(chain, seq, prev, recs)
+	bodies, err := seal(chain, h.seq, h.hash, recs)
 	if err != nil {
 		return err
 	}
@@ -168,6 +206,13 @@ func (s *SQLite) Append(ctx context.Context, chain string, recs []*Record) error
 		return fmt.Errorf("audit store: commit: %w", err)
 	}
 	return nil
+}
+
+// isConstraint reports whether err is SQLite's constraint violation (a sequence number
+// already taken).
+func isConstraint(err error) bool {
+	var se interface{ Code() int }
+	return errors.As(err, &se) && se.Code()&0xff == 19 // SQLITE_CONSTRAINT
 }
 
 func head(ctx context.Context, q *sql.Stmt, chain string) (int64, string, error) {
