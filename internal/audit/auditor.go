@@ -48,6 +48,7 @@ type Auditor struct {
 	lastErr atomic.Value // string
 	written atomic.Int64
 	commits atomic.Int64
+	waiting atomic.Int64 // callers in Write
 }
 
 type pending struct {
@@ -89,6 +90,8 @@ func (a *Auditor) Valuer() *Valuer { return a.cfg.Valuer }
 // cancellation: a client that goes away cannot drop its own record.
 func (a *Auditor) Write(ctx context.Context, rec *Record) error {
 	p := &pending{rec: rec, done: make(chan error, 1)}
+	a.waiting.Add(1)
+	defer a.waiting.Add(-1)
 	select {
 	case a.ch <- p:
 	case <-a.stop:
@@ -137,6 +140,9 @@ func (a *Auditor) run() {
 	defer tick.Stop()
 	since := 0 // records since the last checkpoint
 	batch := make([]*pending, 0, 256)
+	var grp grouping
+	company := time.NewTimer(time.Hour)
+	company.Stop()
 	for {
 		batch = batch[:0]
 		select {
@@ -174,6 +180,10 @@ func (a *Auditor) run() {
 				break more
 			}
 		}
+		// Concurrent callers: wait a little for as many as recent commits carried.
+		if n := countWaited(batch); n > 0 {
+			batch = grp.gather(a, batch, n, company)
+		}
 		// A batch nobody waits for (outcome records) rides with the next durable write, or
 		// goes on its own after outcomeLinger: one sync per call instead of two.
 		if !waited(batch) {
@@ -194,7 +204,12 @@ func (a *Auditor) run() {
 			}
 			linger.Stop()
 		}
-		if a.commit(batch) {
+		// Callers waiting now: those in this batch and those queued behind it.
+		grp.seen(int(a.waiting.Load()))
+		start := time.Now()
+		ok := a.commit(batch)
+		grp.took = time.Since(start)
+		if ok {
 			since += len(batch)
 			if since >= a.cfg.CheckpointEvery {
 				a.checkpoint()
@@ -202,6 +217,72 @@ func (a *Auditor) run() {
 			}
 		}
 	}
+}
+
+// grouping sizes group commits to the callers' concurrency. A sync costs the same for one
+// record as for sixteen, and on a small machine it is most of a record's cost; so when
+// several callers were waiting at recent commits, a commit waits (at most as long as a
+// commit takes, and never more than maxCommitDelay) for as many to join it. With one caller
+// at a time, no commit waits. Concurrent callers then wait on the same commit and come back
+// together, so the groups stay large.
+type grouping struct {
+	sizes [groupWindow]int // callers waiting at recent commits
+	next  int
+	took  time.Duration // the last commit's duration
+}
+
+const (
+	groupWindow    = 64 // commits the target looks back over
+	maxCommitDelay = time.Millisecond
+)
+
+// target is the most callers waiting at a recent commit.
+func (g *grouping) target() int {
+	m := 0
+	for _, n := range g.sizes {
+		m = max(m, n)
+	}
+	return m
+}
+
+func (g *grouping) seen(waiting int) {
+	g.sizes[g.next] = waiting
+	g.next = (g.next + 1) % groupWindow
+}
+
+// gather adds records to batch (which holds n that callers wait for) until it holds as many
+// as the target, or the delay is over.
+func (g *grouping) gather(a *Auditor, batch []*pending, n int, t *time.Timer) []*pending {
+	target := g.target()
+	if n >= target || target < 2 {
+		return batch
+	}
+	t.Reset(min(maxCommitDelay, g.took))
+	defer t.Stop()
+	for n < target && len(batch) < cap(batch) {
+		select {
+		case p := <-a.ch:
+			batch = append(batch, p)
+			if p.done != nil {
+				n++
+			}
+		case <-t.C:
+			return batch
+		case <-a.stop:
+			return batch
+		}
+	}
+	return batch
+}
+
+func countWaited(batch []*pending) int {
+	n := 0
+	for _, p := range batch {
+		if p.done != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // outcomeLinger is how long records nobody waits for may wait for company.
