@@ -370,3 +370,27 @@ func TestJointKeywordPass(t *testing.T) {
 		}
 	}
 }
+
+// allPlain's eight-bytes-at-a-time path agrees with plain, byte by byte, for every byte value
+// at every position of a word, after plain bytes and after other special ones.
+func TestAllPlainEveryByte(t *testing.T) {
+	ref := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if !plain(s[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, base := range []string{"abcdefghijklmnopqrstuvw", "a\tb\nc\rd  ~~ZZ00@@[[]]x", "\x00\x01" + "bcdefghijklmnopqrstuv"} {
+		for pos := range len(base) {
+			for c := range 256 {
+				b := []byte(base)
+				b[pos] = byte(c)
+				if got, want := allPlain(string(b)), ref(string(b)); got != want {
+					t.Fatalf("allPlain(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+}

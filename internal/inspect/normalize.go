@@ -127,8 +127,32 @@ func plain(c byte) bool {
 	return c >= 0x20 && c < 0x7f && c != '\\' && c != '&' && c != '%' || c == '\n' || c == '\r' || c == '\t'
 }
 
+// allPlain reports whether every byte of s is plain, eight bytes at a time where none of them
+// is a control character, DEL, a non-ASCII byte, '\\', '&' or '%' (a word that may hold one
+// is checked byte by byte: tabs and line ends are plain). It runs on every inspected text.
 func allPlain(s string) bool {
-	for i := 0; i < len(s); i++ {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		// hasZero(v) is non-zero if some byte of v may be zero (exact when none is: a
+		// borrow only runs on from a byte that is).
+		hasZero := func(v uint64) uint64 { return (v - ones) & ^v & high }
+		maybe := x&high | hasZero(x^0x7f*ones) | hasZero(x^'\\'*ones) | hasZero(x^'&'*ones) |
+			hasZero(x^'%'*ones) | (x-0x20*ones)&^x&high
+		if maybe == 0 {
+			continue
+		}
+		for k := i; k < i+8; k++ {
+			if !plain(s[k]) {
+				return false
+			}
+		}
+	}
+	for ; i < len(s); i++ {
 		if !plain(s[i]) {
 			return false
 		}

@@ -68,6 +68,8 @@ func Strong(m Match) bool { return m.boost >= strong }
 const descriptionMargin = 2.0
 
 type scratch struct {
+	feats []uint32
+	runs  []run
 	marks []mark
 	segs  []Segment
 }
@@ -116,22 +118,36 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 	// One walk: running sums of weight and feature count at the start of every run of
 	// non-space bytes; a segment's logit is then two lookups and a subtraction.
 	w := d.model.W
+	sc.runs = sc.runs[:0]
+	feats := appendFeatures(sc.feats[:0], lower, &sc.runs)
+	sc.feats = feats
 	var sum float32
-	var count int32
 	marks := sc.marks[:0]
-	walkFeatures(lower, func(_ int, b uint32) {
-		sum += w[b]
-		count++
-	}, func(start int) {
-		marks = append(marks, mark{start, sum, count})
-	})
+	k := 0
+	for _, r := range sc.runs {
+		for ; k < int(r.n); k++ {
+			sum += w[feats[k]]
+		}
+		marks = append(marks, mark{r.pos, sum, r.n})
+	}
+	for ; k < len(feats); k++ {
+		sum += w[feats[k]]
+	}
+	count := int32(len(feats))
 	marks = append(marks, mark{len(lower) + 1, sum, count})
 	sc.marks = marks
 	at := func(off int) mark { // the sums of the features that end at or before off
 		i := sort.Search(len(marks), func(i int) bool { return marks[i].pos >= off })
 		return marks[i]
 	}
-	sc.segs = Segments(sc.segs[:0], lower)
+	if count == 0 && len(res.Matches) == 0 {
+		// No feature and no rule anywhere (one long token, an encoded run): every segment
+		// scores the bias alone, and the first one wins; windowing the text would find that
+		// at a cost of a pass over it.
+		sc.segs = append(sc.segs[:0], firstSegment(lower))
+	} else {
+		sc.segs = Segments(sc.segs[:0], lower)
+	}
 	best := -1e9
 	for _, sg := range sc.segs {
 		a, b := at(sg.Start), at(sg.End)
@@ -214,6 +230,15 @@ func Segments(dst []Segment, s string) []Segment {
 		start = next
 	}
 	return dst
+}
+
+// firstSegment is Segments(nil, s)[0].
+func firstSegment(s string) Segment {
+	if len(s) <= segSize {
+		return Segment{0, len(s)}
+	}
+	sn := snapper{s: s}
+	return Segment{0, sn.back(segSize, segSize/2)}
 }
 
 // snapper moves segment edges back to whitespace. It remembers the span last found to hold

@@ -9,16 +9,18 @@ const minFeatures = 96
 // Dims is the number of hashed feature buckets (a power of two).
 const Dims = 1 << 18
 
-// walkFeatures calls fn for every feature of s (normalised, lowercased text) with the byte
-// offset it ends at: word unigrams and bigrams (a run of symbols such as "<|" or "###"
+// appendFeatures appends the buckets of every feature of s (normalised, lowercased text) to
+// dst, in text order: word unigrams and bigrams (a run of symbols such as "<|" or "###"
 // counts as a word), and character 4-grams with runs of spaces collapsed to one, which keep
 // misspellings and run-together words visible. A feature that occurs twice counts twice.
 //
-// Every feature ends inside the run of non-space bytes it comes from (token reports where
-// each run starts, before its features). Segments start and end at whitespace, so scoring
-// keeps running sums at the start of each run and a segment's sum is a difference of two
-// of them: a text is walked once however many segments overlap.
-func walkFeatures(s string, fn func(end int, bucket uint32), token func(start int)) {
+// Every feature ends inside the run of non-space bytes it comes from. If runs is not nil,
+// each run's start and the number of features before it are appended to it: segments start
+// and end at whitespace, so scoring keeps running sums at the start of each run and a
+// segment's sum is a difference of two of them, and a text is walked once however many
+// segments overlap. The buckets go to a slice rather than to a callback, so that the hot
+// loops (this one and the caller's sum) have no call per feature.
+func appendFeatures(dst []uint32, s string, runs *[]run) []uint32 {
 	var prev uint64
 	havePrev := false
 	var win uint32 // the last four bytes of the character pass
@@ -29,8 +31,8 @@ func walkFeatures(s string, fn func(end int, bucket uint32), token func(start in
 			continue
 		}
 		// A run of non-space bytes: words and symbol runs inside it, then its 4-grams.
-		if token != nil {
-			token(i)
+		if runs != nil {
+			*runs = append(*runs, run{i, int32(len(dst))})
 		}
 		j := i
 		for j < len(s) && !isSpace(s[j]) {
@@ -58,9 +60,9 @@ func walkFeatures(s string, fn func(end int, bucket uint32), token func(start in
 				}
 				h = hashString(offsetSymbol, s[k:e])
 			}
-			fn(e, uint32(h&(Dims-1)))
+			dst = append(dst, uint32(h&(Dims-1)))
 			if havePrev {
-				fn(e, uint32(mix(prev, h)&(Dims-1)))
+				dst = append(dst, uint32(mix(prev, h)&(Dims-1)))
 			}
 			prev, havePrev = h, true
 			k = e
@@ -69,18 +71,25 @@ func walkFeatures(s string, fn func(end int, bucket uint32), token func(start in
 			win = win<<8 | ' '
 			n++
 			if n >= 4 {
-				fn(i, charGram(win))
+				dst = append(dst, charGram(win))
 			}
 		}
 		for k := i; k < j; k++ {
 			win = win<<8 | uint32(s[k])
 			n++
 			if n >= 4 {
-				fn(k+1, charGram(win))
+				dst = append(dst, charGram(win))
 			}
 		}
 		i = j
 	}
+	return dst
+}
+
+// run is where a run of non-space bytes starts and how many features come before it.
+type run struct {
+	pos int
+	n   int32
 }
 
 // maxToken is the longest unbroken run of non-space bytes that counts as language.
@@ -95,7 +104,7 @@ func charGram(win uint32) uint32 {
 // features returns the buckets of s (with repeats) and the value each carries, so that
 // the vector has unit length (or less, for texts shorter than minFeatures).
 func features(dst []uint32, s string) ([]uint32, float32) {
-	walkFeatures(s, func(_ int, b uint32) { dst = append(dst, b) }, nil)
+	dst = appendFeatures(dst, s, nil)
 	return dst, norm(len(dst))
 }
 

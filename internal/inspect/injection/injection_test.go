@@ -202,3 +202,20 @@ func BenchmarkScore(b *testing.B) {
 		d.Score(text, KindResult)
 	}
 }
+
+// A text with no feature and no rule (tokens too long to be language) scores the bias alone,
+// from its first segment, as it did when every segment was scored.
+func TestFeaturelessText(t *testing.T) {
+	d, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.Repeat("q7Zk", 40) // 160 bytes: over maxToken
+	for _, s := range []string{tok, tok + " " + tok + "\n" + tok, strings.Repeat(tok+" ", 200)} {
+		r := d.Score(s, KindResult)
+		first := Segments(nil, s)[0]
+		if r.Start != first.Start || r.End != first.End || r.Score != sigmoid(float64(d.model.Bias)) || len(r.Matches) != 0 {
+			t.Errorf("%d bytes: %+v, want the first segment %v at the bias alone (%v)", len(s), r, first, sigmoid(float64(d.model.Bias)))
+		}
+	}
+}

@@ -130,8 +130,12 @@ func TestSegmentsSnapping(t *testing.T) {
 			}
 		}
 		s := string(b)
-		if got, want := Segments(nil, s), reference(s); !slices.Equal(got, want) {
+		want := reference(s)
+		if got := Segments(nil, s); !slices.Equal(got, want) {
 			t.Fatalf("text %d (%d bytes, density %d): segments differ\ngot  %v\nwant %v", n, len(s), density, got, want)
+		}
+		if got := firstSegment(s); got != want[0] {
+			t.Fatalf("text %d (%d bytes, density %d): first segment %v, want %v", n, len(s), density, got, want[0])
 		}
 	}
 }
