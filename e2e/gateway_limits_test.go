@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,8 +11,11 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // TestGatewayProtectiveDefaults checks the HTTP listener's guards through the binary: Origin
@@ -302,5 +306,61 @@ func TestCPUs(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// TestUpstreamNotificationFlood: an upstream that floods log notifications has at most
+// limits.upstream_notifications_per_second of them forwarded (bursts of twice as many), its
+// call still completes, a second upstream's notifications still arrive, and the gateway says
+// what it dropped.
+func TestUpstreamNotificationFlood(t *testing.T) {
+	ctx := testCtx(t, 60*time.Second)
+	a, b := startGoUpstream(t, false, false), startGoUpstream(t, false, false)
+	const perSecond = 5
+	gh := StartGatehouse(t, "log: {level: info, format: text}\n"+
+		"limits: {upstream_notifications_per_second: 5}\n"+
+		"upstreams:\n"+UpstreamHTTPYAML("a", a, "")+UpstreamHTTPYAML("b", b, ""))
+	var mu sync.Mutex
+	logs := map[string]int{}
+	c := mcp.NewClient(&mcp.Implementation{Name: "listener", Version: "1"}, &mcp.ClientOptions{
+		LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) {
+			mu.Lock()
+			defer mu.Unlock()
+			logs[fmt.Sprint(r.Params.Data)]++
+		},
+	})
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gh.URL}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "debug"}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(text string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs[text]
+	}
+	start := time.Now()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "a__chatter", Arguments: map[string]any{"text": "flood", "repeat": 200}})
+	if err != nil || len(res.Content) == 0 || res.Content[0].(*mcp.TextContent).Text != "chattered" {
+		t.Fatalf("the flooding call: %v %+v", err, res)
+	}
+	most := 2*perSecond + int(time.Since(start).Seconds()*perSecond) + 1
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "b__chatter", Arguments: map[string]any{"text": "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The client handles notifications on its own goroutine: wait for the other upstream's.
+	for deadline := time.Now().Add(10 * time.Second); count("other") == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the other upstream's log notification did not arrive")
+		}
+	}
+	if n := count("flood"); n < 2*perSecond || n > most {
+		t.Errorf("%d of 200 flooded log notifications reached the client, want %d to %d", n, 2*perSecond, most)
+	}
+	if !strings.Contains(gh.Logs.String(), "upstream notifications dropped") {
+		t.Errorf("no log line about the dropped notifications:\n%s", gh.Logs.String())
 	}
 }

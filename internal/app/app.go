@@ -154,8 +154,9 @@ func New(cfg *config.Config, logger *slog.Logger) (*App, error) {
 		Version:       Version,
 		Separator:     cfg.Gateway.Separator,
 		Limits: gateway.Limits{
-			MaxMessage: int(cfg.Limits.MaxMessageBytes.Int64()),
-			MaxPending: cfg.Limits.MaxPendingRequests,
+			MaxMessage:    int(cfg.Limits.MaxMessageBytes.Int64()),
+			MaxPending:    cfg.Limits.MaxPendingRequests,
+			UpstreamNotes: cfg.Limits.UpstreamNotificationsPerSecond,
 		},
 		Upstreams: specs,
 		Logger:    logger,

@@ -127,6 +127,11 @@ type Limits struct {
 	// Default 256; 0 disables resumption.
 	EventBuffer int
 
+	// UpstreamNotificationsPerSecond is how many log and progress notifications one upstream
+	// may have forwarded per second, in bursts of up to twice as many; the rest are dropped
+	// (counted in a warning at most every 10s). Default 1000; 0 removes the limit.
+	UpstreamNotificationsPerSecond int
+
 	// CPUs is how many CPUs may run the gateway's Go code at once (GOMAXPROCS). 0, written
 	// "auto" (the default), starts at one and follows the load up to the machine's or
 	// container's CPU count (see internal/procs); a number fixes it. A GOMAXPROCS

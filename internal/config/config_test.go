@@ -192,7 +192,8 @@ func TestGood(t *testing.T) {
 				if c.Listen.Address != "127.0.0.1:8787" || c.Listen.Path != "/mcp" || c.Listen.HealthPath != "/healthz" {
 					t.Errorf("listen = %+v", c.Listen)
 				}
-				if c.Limits.MaxMessageBytes != 4<<20 || c.Limits.MaxHeaderBytes != 64<<10 || c.Limits.EventBuffer != 256 {
+				if c.Limits.MaxMessageBytes != 4<<20 || c.Limits.MaxHeaderBytes != 64<<10 || c.Limits.EventBuffer != 256 ||
+					c.Limits.UpstreamNotificationsPerSecond != 1000 {
 					t.Errorf("limits = %+v", c.Limits)
 				}
 				if c.Log != (Log{"info", "json"}) || c.Gateway != (Gateway{"__", "gatehouse"}) {
@@ -282,7 +283,7 @@ func TestGood(t *testing.T) {
 				if c.Limits.MaxMessageBytes != 1<<20 || c.Limits.MaxHeaderBytes != 10000 {
 					t.Errorf("sizes = %v %v", c.Limits.MaxMessageBytes, c.Limits.MaxHeaderBytes)
 				}
-				if c.Limits.EventBuffer != 0 || c.Limits.ReadTimeout != 0 {
+				if c.Limits.EventBuffer != 0 || c.Limits.ReadTimeout != 0 || c.Limits.UpstreamNotificationsPerSecond != 0 {
 					t.Errorf("explicit zeros were replaced: %+v", c.Limits)
 				}
 				if c.Gateway.Separator != "." || c.Log.SlogLevel().String() != "DEBUG" {

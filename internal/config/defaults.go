@@ -32,6 +32,9 @@ func applyDefaults(c *Config, set map[string]bool) {
 	if unset("limits.max_pending_requests") {
 		lim.MaxPendingRequests = 64
 	}
+	if unset("limits.upstream_notifications_per_second") {
+		lim.UpstreamNotificationsPerSecond = 1000
+	}
 	if unset("limits.max_sessions_per_client") {
 		lim.MaxSessionsPerClient = 64
 	}

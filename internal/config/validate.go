@@ -28,6 +28,7 @@ func limitsKeys() []string {
 		"max_message_bytes", "max_header_bytes", "max_pending_requests", "max_sessions_per_client",
 		"max_sessions", "read_header_timeout", "read_timeout", "write_timeout",
 		"session_idle_timeout", "request_timeout", "event_buffer", "cpus",
+		"upstream_notifications_per_second",
 	}
 }
 
@@ -292,6 +293,7 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 		{"max_sessions_per_client", &l.MaxSessionsPerClient, false},
 		{"max_sessions", &l.MaxSessions, false},
 		{"event_buffer", &l.EventBuffer, true},
+		{"upstream_notifications_per_second", &l.UpstreamNotificationsPerSecond, true},
 	}
 	for _, c := range counts {
 		e, ok := f[c.key]

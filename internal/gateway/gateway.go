@@ -39,6 +39,9 @@ func SupportedVersions() []string { return sessionVersions() }
 type Limits struct {
 	MaxMessage int // bytes of one message
 	MaxPending int // client requests in flight per session
+	// UpstreamNotes is how many log and progress notifications per second one upstream may
+	// have forwarded (bursts of twice as many); the rest are dropped. 0: no limit.
+	UpstreamNotes int
 }
 
 // Options configure a Gateway.

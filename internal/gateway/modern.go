@@ -586,6 +586,9 @@ func (g *Gateway) statelessOnce(ctx context.Context, s *Session, msg *jsonrpc.Me
 			if m.Method == "notifications/message" && s.logLevel == "" {
 				return
 			}
+			if (m.Method == "notifications/message" || m.Method == "notifications/progress") && !srv.admitNote(m.Method) {
+				return
+			}
 			env := &Envelope{Dir: ServerToClient, Session: s, Msg: m, Method: m.Method, Server: srv.name}
 			if err := g.pipe.Run(ctx, env); err != nil {
 				s.logger.Warn("notification withheld", "method", m.Method, "err", err)

@@ -980,3 +980,44 @@ func TestListChangedThrottled(t *testing.T) {
 		t.Fatalf("a list_changed after the gap: %d in all, want %d", n, prev+1)
 	}
 }
+
+// An upstream that floods log notifications has at most limits.upstream_notifications_per_second
+// of them forwarded (bursts of twice as many); another upstream's are not held back, and an
+// upstream's own later ones go on once the flood is over.
+func TestUpstreamNotificationsLimited(t *testing.T) {
+	a, b := newFake("a", "x"), newFake("b", "y")
+	const perSecond = 5
+	g := newGateway(t, []UpstreamSpec{shared(a), shared(b)}, func(o *Options) { o.Limits.UpstreamNotes = perSecond })
+	s := initSession(t, g, "")
+	st := newRecStream()
+	s.SetStandalone(st)
+	count := func(prefix string) int {
+		n := 0
+		for _, raw := range st.all() {
+			if bytes.Contains(raw, []byte(`"data":"`+prefix)) {
+				n++
+			}
+		}
+		return n
+	}
+	log := func(c *fakeConn, data string) {
+		c.emit(jsonrpc.Notification("notifications/message", []byte(`{"level":"info","data":"`+data+`"}`)), nil)
+	}
+	ca, cb := a.conn(t, 0), b.conn(t, 0)
+	start := time.Now()
+	for i := range 200 {
+		log(ca, fmt.Sprint("flood-", i))
+	}
+	most := 2*perSecond + int(time.Since(start).Seconds()*perSecond) + 1 // the limiter refills as the flood goes on
+	for i := range 3 {
+		log(cb, fmt.Sprint("other-", i))
+	}
+	waitFor(t, "the other upstream's three log notifications", func() bool { return count("other-") == 3 })
+	if n := count("flood-"); n < 2*perSecond || n > most {
+		t.Fatalf("%d of 200 flooded log notifications forwarded, want %d to %d", n, 2*perSecond, most)
+	}
+	// Once the limiter has refilled, the flooding upstream is heard again.
+	time.Sleep(time.Second / perSecond * 2)
+	log(ca, "later")
+	waitFor(t, "a log notification after the flood", func() bool { return count("later") == 1 })
+}

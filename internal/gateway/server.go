@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -53,7 +54,33 @@ type server struct {
 
 	// relists throttles the re-checks of this upstream's lists that its list_changed ask for.
 	relists throttle
+
+	// notes bounds the log and progress notifications of this upstream that go on (nil: no
+	// bound); notesDropped counts the rest, and notesLog spaces the warnings about them.
+	notes        *rate.Limiter
+	notesLog     *rate.Limiter
+	notesDropped atomic.Int64
 }
+
+// admitNote reports whether a log or progress notification from this upstream may go on.
+// The upstream, not a client, decides how many it sends, and each one forwarded costs a
+// write to a client's stream (and inspection); past limits.upstream_notifications_per_second
+// a flood costs the gateway only the reading of it. Dropped ones are counted and logged, at
+// most once per notesLogEvery.
+func (s *server) admitNote(method string) bool {
+	if s.notes == nil || s.notes.Allow() {
+		return true
+	}
+	n := s.notesDropped.Add(1)
+	if s.notesLog.Allow() {
+		s.logger.Warn("upstream notifications dropped: more than limits.upstream_notifications_per_second",
+			"method", method, "dropped_so_far", n)
+	}
+	return false
+}
+
+// notesLogEvery spaces the warnings about dropped notifications.
+const notesLogEvery = 10 * time.Second
 
 type modernState uint8
 
@@ -98,6 +125,10 @@ func newServer(g *Gateway, spec UpstreamSpec) *server {
 		ready:         make(chan struct{}),
 		stateless:     spec.Stateless,
 		withheld:      withheldRecords{lim: rate.NewLimiter(withheldRate, withheldBurst)},
+	}
+	if n := g.limits.UpstreamNotes; n > 0 {
+		s.notes = rate.NewLimiter(rate.Limit(n), 2*n)
+		s.notesLog = rate.NewLimiter(rate.Every(notesLogEvery), 1)
 	}
 	if s.timeout <= 0 {
 		s.timeout = 2 * time.Minute

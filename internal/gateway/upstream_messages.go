@@ -113,6 +113,9 @@ func (g *Gateway) serverRequest(l *leg, m *jsonrpc.Message, rc *call) {
 func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 	switch m.Method {
 	case "notifications/progress":
+		if !l.srv.admitNote(m.Method) {
+			return
+		}
 		tok, ok := jsonrpc.Member(m.Params, "progressToken")
 		if !ok {
 			return
@@ -128,6 +131,9 @@ func (g *Gateway) serverNotification(l *leg, m *jsonrpc.Message, rc *call) {
 		b := m.WithParams(jsonrpc.SetMember(m.Params, "progressToken", c.clientToken))
 		g.deliver(c.sess, l, m, b, c.stream)
 	case "notifications/message":
+		if !l.srv.admitNote(m.Method) {
+			return
+		}
 		level, _ := jsonrpc.StringMember(m.Params, "level")
 		for _, sess := range g.recipients(l, rc) {
 			sess.mu.Lock()
