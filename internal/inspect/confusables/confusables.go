@@ -20,7 +20,7 @@ func Latin(r rune) (byte, bool) {
 		return 'p', true
 	case 'с':
 		return 'c', true
-	case 'у':
+	case 'у', 'ү':
 		return 'y', true
 	case 'х', 'χ':
 		return 'x', true
@@ -32,6 +32,14 @@ func Latin(r rune) (byte, bool) {
 		return 's', true
 	case 'ԁ':
 		return 'd', true
+	case 'һ':
+		return 'h', true
+	case 'ӏ':
+		return 'l', true
+	case 'ԛ':
+		return 'q', true
+	case 'ԝ':
+		return 'w', true
 	case 'ν':
 		return 'v', true
 	case 'А', 'Α':
@@ -60,6 +68,25 @@ func Latin(r rune) (byte, bool) {
 		return 'I', true
 	case 'Ѕ':
 		return 'S', true
+	// Capitals that look like a Latin capital whose small letter has no look-alike of its
+	// own in the same case (or a different one): without them "ІGΝОRЕ" with a Greek Ν
+	// would not read as IGNORE.
+	case 'Ν':
+		return 'N', true
+	case 'Ζ':
+		return 'Z', true
+	case 'У', 'Υ', 'Ү':
+		return 'Y', true
+	case 'Ј':
+		return 'J', true
+	case 'Һ':
+		return 'H', true
+	case 'Ԛ':
+		return 'Q', true
+	case 'Ԝ':
+		return 'W', true
+	case 'Ӏ':
+		return 'I', true
 	}
 	return 0, false
 }

@@ -9,6 +9,8 @@ func TestSkeleton(t *testing.T) {
 		"игнорируй": "игнopиpyй",
 		"plain":     "plain",
 		"忽略":        "忽略",
+		"ІGΝОRЕ":    "IGNORE", // Cyrillic І, О, Е and a Greek Ν
+		"УОUR һоmе": "YOUR home",
 	} {
 		if got := Skeleton(in); got != want {
 			t.Errorf("Skeleton(%q) = %q, want %q", in, got, want)
