@@ -3,7 +3,10 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -176,6 +179,48 @@ func TestGatewayProtectiveDefaults(t *testing.T) {
 		if err != nil || !strings.Contains(string(r.Body), "Echo: free") {
 			t.Errorf("call after the slot was freed: %v %s", err, r.Body)
 		}
+	})
+
+	t.Run("malformed HTTP", func(t *testing.T) {
+		// Requests that HTTP parsers read differently (the material of request smuggling),
+		// and a head over limits.max_header_bytes: each refused with a JSON-RPC error
+		// body, the connection closed, nothing forwarded, and the gateway goes on serving.
+		host := strings.TrimPrefix(strings.TrimSuffix(gh.URL, "/mcp"), "http://")
+		for _, tt := range []struct {
+			name, req string
+			status    int
+			code      float64
+			says      string
+		}{
+			{"CL and TE", "POST /mcp HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, -32600, "both Transfer-Encoding and Content-Length"},
+			{"two lengths", "POST /mcp HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400, -32600, "more than one Content-Length"},
+			{"space before colon", "POST /mcp HTTP/1.1\r\nHost: " + host + "\r\nContent-Length : 2\r\n\r\n{}", 400, -32600, "malformed header name"},
+			{"head too large", "GET /mcp HTTP/1.1\r\nHost: " + host + "\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\n\r\n", 431, -32005, "limits.max_header_bytes"},
+		} {
+			c, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, tt.req)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			var body struct {
+				Error struct {
+					Code    float64
+					Message string
+				}
+			}
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			c.Close()
+			if err != nil || resp.StatusCode != tt.status || body.Error.Code != tt.code || !strings.Contains(body.Error.Message, tt.says) || !resp.Close {
+				t.Errorf("%s: HTTP %d %+v (%v), close=%v; want %d, code %v, saying %q, closed", tt.name, resp.StatusCode, body, err, resp.Close, tt.status, tt.code, tt.says)
+			}
+		}
+		s := RawInitialize(t, ctx, gh.URL, "")
+		deleteSession(t, ctx, gh.URL, s.SessionID)
 	})
 
 	t.Run("healthz counts sessions", func(t *testing.T) {

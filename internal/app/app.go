@@ -22,7 +22,9 @@ import (
 
 	"gatehouse/internal/config"
 	"gatehouse/internal/gateway"
+	"gatehouse/internal/http1"
 	"gatehouse/internal/identity"
+	"gatehouse/internal/jsonrpc"
 	"gatehouse/internal/transport"
 	"gatehouse/internal/upstream"
 )
@@ -387,24 +389,34 @@ func (a *App) ServeHTTP(ctx context.Context, ready func(addr net.Addr)) error {
 	// The metadata follows the auth section in force, which a reload may change.
 	mux.HandleFunc(identity.MetadataPaths("")[0], a.metadata)
 	mux.HandleFunc(identity.MetadataPaths("")[0]+"/", a.metadata)
-	srv := &http.Server{
+	srv := &http1.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout.Std(),
 		MaxHeaderBytes:    int(lim.MaxHeaderBytes.Int64()),
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		Logger:            a.logger,
+		ErrorBody: func(status int, reason string) (string, []byte) {
+			code := jsonrpc.CodeInvalidRequest
+			if status == http.StatusRequestHeaderFieldsTooLarge {
+				code = jsonrpc.CodeLimitExceeded
+				reason += " (limits.max_header_bytes)"
+			}
+			return "application/json", jsonrpc.ErrorResponse(nil, code, "malformed HTTP request: "+reason, nil)
+		},
+	}
+	if l.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(l.TLS.CertFile, l.TLS.KeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen.tls: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
 	errc := make(chan error, 1)
-	go func() {
-		if l.TLS.Enabled() {
-			errc <- srv.ServeTLS(ln, l.TLS.CertFile, l.TLS.KeyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -413,7 +425,9 @@ func (a *App) ServeHTTP(ctx context.Context, ready func(addr net.Addr)) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	mcp.Close() // ends SSE streams so that Shutdown need not wait for them
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err = srv.Shutdown(sctx)
+	srv.Close() // what did not finish in time
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return nil
