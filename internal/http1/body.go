@@ -11,14 +11,16 @@ import (
 // errTrailerTooLarge ends a chunked body whose trailer section exceeds the header limit.
 var errTrailerTooLarge = errors.New("http1: trailer section too large")
 
-// body is a request body: Content-Length bytes, or a chunked body with its trailer section
-// (read and dropped). It reads from the connection's buffered reader; the server drains or
-// abandons what the handler leaves.
+// body is a message body: Content-Length bytes, a chunked body with its trailer section
+// (read and dropped), or (a response only) everything until the connection ends. It reads
+// from the connection's buffered reader; what is left unread is its owner's to drain or
+// abandon.
 type body struct {
-	c         *conn
+	c         *conn // the server's connection, for a request body; nil for a response's
 	br        *bufio.Reader
 	remaining int64     // Content-Length bytes still unread
 	chunks    io.Reader // the chunked decoder, or nil
+	untilEOF  bool      // the body ends with the connection
 	continued bool      // a 100 Continue is owed before the first read (Expect: 100-continue)
 	maxTrail  int
 	eof       bool
@@ -48,7 +50,9 @@ func (b *body) Read(p []byte) (int, error) {
 	}
 	var n int
 	var err error
-	if b.chunks != nil {
+	if b.untilEOF {
+		n, err = b.br.Read(p)
+	} else if b.chunks != nil {
 		n, err = b.chunks.Read(p)
 		if err == io.EOF {
 			if terr := b.readTrailer(); terr != nil {
@@ -71,14 +75,17 @@ func (b *body) Read(p []byte) (int, error) {
 	switch {
 	case err == io.EOF:
 		b.eof = true
-		b.c.bodyDone()
+		if b.c != nil {
+			b.c.bodyDone()
+		}
 	case err != nil:
 		b.err = err
 	}
 	return n, err
 }
 
-// readTrailer reads the trailer section after the last chunk, up to its empty line.
+// readTrailer reads the trailer section after the last chunk, up to its empty line (the
+// fields themselves are dropped).
 func (b *body) readTrailer() error {
 	size := 0
 	for {
@@ -90,7 +97,11 @@ func (b *body) readTrailer() error {
 			}
 			return io.ErrUnexpectedEOF
 		}
-		if len(line) <= 2 && (string(line) == "\r\n" || string(line) == "\n") {
+		if len(line) < 2 || line[len(line)-2] != '\r' {
+			// As in chunk lines, no bare LF (RFC 9112 erratum 7633).
+			return errors.New("http1: trailer line ends with bare LF")
+		}
+		if len(line) == 2 {
 			return nil
 		}
 	}

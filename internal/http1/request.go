@@ -81,29 +81,49 @@ func (p *parser) parse(b []byte) (*head, *headError) {
 		return nil, badRequest("malformed HTTP version")
 	}
 
-	// Header fields: field-name ":" OWS field-value OWS. Offsets are into b.
+	if err := p.fields(b, len(b)-len(rest)); err != nil {
+		return nil, err
+	}
+	// One copy of the head backs every string of the request.
+	s := string(b)
+	h := &head{
+		method: s[:sp1],
+		target: s[sp1+1 : sp2],
+		minor:  minor,
+		header: p.header(s),
+	}
+	if err := h.frame(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// fields parses the header field lines of head b from offset off (after the start line)
+// through the empty line that ends them: field-name ":" OWS field-value OWS. It
+// canonicalises names in place and records where names and values are.
+func (p *parser) fields(b []byte, off int) *headError {
 	p.spans = p.spans[:0]
-	off := len(b) - len(rest)
+	rest := b[off:]
 	for {
 		line, next, ok := cutLine(rest)
 		if !ok {
-			return nil, badRequest("malformed header section")
+			return badRequest("malformed header section")
 		}
 		if len(line) == 0 {
 			rest = next
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return nil, badRequest("folded header line (obs-fold) refused")
+			return badRequest("folded header line (obs-fold) refused")
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
-			return nil, badRequest("malformed header line")
+			return badRequest("malformed header line")
 		}
 		name := line[:colon]
 		if !isToken(name) {
 			// Includes whitespace before the colon, which RFC 9112 says to refuse.
-			return nil, badRequest("malformed header name %q", truncate(name))
+			return badRequest("malformed header name %q", truncate(name))
 		}
 		canonicalize(name)
 		v0, v1 := colon+1, len(line)
@@ -115,7 +135,7 @@ func (p *parser) parse(b []byte) (*head, *headError) {
 		}
 		for _, c := range line[v0:v1] {
 			if (c < ' ' && c != '\t') || c == 0x7f {
-				return nil, badRequest("control character in header %s", name)
+				return badRequest("control character in header %s", name)
 			}
 		}
 		p.spans = append(p.spans, span{off, off + colon, off + v0, off + v1})
@@ -123,31 +143,25 @@ func (p *parser) parse(b []byte) (*head, *headError) {
 		rest = next
 	}
 	if len(rest) != 0 {
-		return nil, badRequest("bytes after the header section")
+		return badRequest("bytes after the header section")
 	}
+	return nil
+}
 
-	// One copy of the head backs every string of the request.
-	s := string(b)
-	h := &head{
-		method: s[:sp1],
-		target: s[sp1+1 : sp2],
-		minor:  minor,
-		header: make(http.Header, len(p.spans)),
-	}
+// header builds the fields that fields found, as substrings of s (the head as one string).
+func (p *parser) header(s string) http.Header {
+	h := make(http.Header, len(p.spans))
 	vals := make([]string, len(p.spans))
 	for i, sp := range p.spans {
 		k, v := s[sp.k0:sp.k1], s[sp.v0:sp.v1]
-		if prev, ok := h.header[k]; ok {
-			h.header[k] = append(prev, v)
+		if prev, ok := h[k]; ok {
+			h[k] = append(prev, v)
 			continue
 		}
 		vals[i] = v
-		h.header[k] = vals[i : i+1 : i+1]
+		h[k] = vals[i : i+1 : i+1]
 	}
-	if err := h.frame(); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return h
 }
 
 // frame settles the request target, host, body framing and connection handling from the

@@ -316,7 +316,7 @@ func (b *base) do(ctx context.Context, req *http.Request) (resp *http.Response, 
 	reqCtx, cancelReq := context.WithCancel(req.Context())
 	req = req.WithContext(reqCtx)
 	stop := context.AfterFunc(ctx, cancelReq)
-	resp, err = b.client.Do(req)
+	resp, err = b.send(req)
 	if !stop() {
 		if err == nil {
 			resp.Body.Close()
@@ -337,6 +337,100 @@ func (b *base) do(ctx context.Context, req *http.Request) (resp *http.Response, 
 		return nil, nil, fmt.Errorf("upstream %q: %s: %w", b.name, req.Method, err)
 	}
 	return resp, cancelReq, nil
+}
+
+// send is b.client.Do(req). With the lean transport it sends req directly, which spares
+// Client.Do's work per request (copying the headers for redirects that rarely come), and
+// follows redirects itself the way Client.Do does: under the client's CheckRedirect (by
+// default at most 10, same origin only), the method and body kept for 307 and 308, a GET
+// without body after 301, 302 and 303, credentials dropped when the host changes.
+func (b *base) send(req *http.Request) (*http.Response, error) {
+	lt, ok := b.client.Transport.(*LeanTransport)
+	if !ok || b.client.Jar != nil || b.client.Timeout != 0 {
+		return b.client.Do(req)
+	}
+	var via []*http.Request
+	for {
+		resp, err := lt.RoundTrip(req)
+		if err != nil {
+			return nil, &url.Error{Op: req.Method, URL: req.URL.Redacted(), Err: err}
+		}
+		next, err := redirected(req, resp)
+		if next == nil || err != nil {
+			if err != nil {
+				drain(resp.Body)
+				return nil, &url.Error{Op: req.Method, URL: req.URL.Redacted(), Err: err}
+			}
+			return resp, nil
+		}
+		via = append(via, req)
+		check := b.client.CheckRedirect
+		if check == nil {
+			check = defaultCheckRedirect
+		}
+		if err := check(next, via); err != nil {
+			if errors.Is(err, http.ErrUseLastResponse) {
+				return resp, nil
+			}
+			drain(resp.Body)
+			return nil, &url.Error{Op: next.Method, URL: next.URL.Redacted(), Err: err}
+		}
+		drain(resp.Body)
+		req = next
+	}
+}
+
+// redirected returns the request a redirect response asks for, or nil if resp is not one.
+func redirected(req *http.Request, resp *http.Response) (*http.Request, error) {
+	code := resp.StatusCode
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil, nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return nil, nil
+	}
+	u, err := req.URL.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("redirect to a malformed Location: %w", err)
+	}
+	next := req.Clone(req.Context())
+	next.URL, next.Host = u, ""
+	if code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect {
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return nil, nil // the body cannot be sent again: the redirect is the answer
+			}
+			if next.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		if req.Method != http.MethodHead {
+			next.Method = http.MethodGet
+		}
+		next.Body, next.GetBody, next.ContentLength = nil, nil, 0
+		next.Header.Del("Content-Type")
+		next.Header.Del("Content-Length")
+	}
+	if u.Host != req.URL.Host {
+		for _, k := range []string{"Authorization", "Proxy-Authorization", "Www-Authenticate", "Cookie", "Cookie2"} {
+			next.Header.Del(k)
+		}
+	}
+	return next, nil
+}
+
+func defaultCheckRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if !sameOrigin(req.URL, via[0].URL) {
+		return fmt.Errorf("refusing redirect to another origin (%s)", req.URL.Host)
+	}
+	return nil
 }
 
 // statusError reads the start of resp's body (waiting at most drainTimeout) and closes it.

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"gatehouse/internal/http1"
 )
 
 // LeanTransport is an http.RoundTripper for HTTP/1.1 upstreams that does a request's whole
@@ -40,6 +42,7 @@ type leanConn struct {
 	raw   syscall.RawConn // the TCP socket, for the liveness probe
 	br    *bufio.Reader
 	bw    *bufio.Writer
+	rr    *http1.ResponseReader
 	since time.Time
 	rest  io.Reader // the unread end of the last response body, read before the next request
 }
@@ -184,6 +187,7 @@ func (t *LeanTransport) dial(ctx context.Context, req *http.Request) (*leanConn,
 		size = 64 << 10
 	}
 	lc := &leanConn{br: bufio.NewReaderSize(nc, size), bw: bufio.NewWriterSize(nc, 16<<10)}
+	lc.rr = http1.NewResponseReader(lc.br)
 	if tcp, ok := rawTCP(nc); ok {
 		lc.raw, _ = tcp.SyscallConn()
 	}
@@ -265,7 +269,13 @@ func (t *LeanTransport) exchange(c *leanConn, req *http.Request) (*http.Response
 	ctx := req.Context()
 	// Cancelling the request closes the connection, which ends any read or write.
 	stop := context.AfterFunc(ctx, func() { c.Close() })
-	if err := req.Write(c.bw); err != nil {
+	err := http1.WriteRequest(c.bw, req)
+	if errors.Is(err, http1.ErrUnknownLength) {
+		err = req.Write(c.bw) // a streamed body: net/http frames it (chunked)
+	} else if req.Body != nil {
+		req.Body.Close()
+	}
+	if err != nil {
 		stop()
 		return nil, err
 	}
@@ -283,7 +293,7 @@ func (t *LeanTransport) exchange(c *leanConn, req *http.Request) (*http.Response
 		}
 		return nil, err
 	}
-	resp, err := http.ReadResponse(c.br, req)
+	resp, err := c.rr.Read(req)
 	if err != nil {
 		stop()
 		return nil, err

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -269,4 +270,45 @@ func TestLeanTransportCloseUnread(t *testing.T) {
 		t.Errorf("%d connections after a body that never ends, want 3 (not reused)", n)
 	}
 	lt.CloseIdleConnections()
+}
+
+// With the lean transport the request goes out without http.Client.Do; a redirect that
+// comes is still followed under the client's CheckRedirect, with the body sent again, and a
+// redirect to another origin is refused.
+func TestLeanTransportRedirects(t *testing.T) {
+	other, otherRec := scripted(t, func(w http.ResponseWriter, r *http.Request) {})
+	ts, rec := scripted(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/old":
+			http.Redirect(w, r, "/mcp", http.StatusTemporaryRedirect)
+		case "/away":
+			http.Redirect(w, r, other.URL+"/mcp", http.StatusTemporaryRedirect)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"jsonrpc":"2.0","id":2,"result":{"tools":[]}}`)
+		}
+	})
+	client := &http.Client{Transport: &LeanTransport{}, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != via[0].URL.Host {
+			return errors.New("refusing a redirect to another origin")
+		}
+		return nil
+	}}
+	c, col := dialHTTP(t, &StreamableHTTP{URL: ts.URL + "/old", Client: client})
+	if err := c.Send(testCtx(t), []byte(msgToolsList)); err != nil {
+		t.Fatal(err)
+	}
+	col.wait(t, "the response after the redirect", func(r received) bool { return strings.Contains(string(r.msg), `"tools"`) })
+	posts := rec.requests("POST")
+	if len(posts) != 2 || posts[1].body != msgToolsList {
+		t.Fatalf("POSTs: %+v, want the redirected one with its body again", posts)
+	}
+
+	c2, _ := dialHTTP(t, &StreamableHTTP{URL: ts.URL + "/away", Client: client})
+	if err := c2.Send(testCtx(t), []byte(msgToolsList)); err == nil || !strings.Contains(err.Error(), "another origin") {
+		t.Fatalf("cross-origin redirect: %v", err)
+	}
+	if len(otherRec.requests("POST")) != 0 {
+		t.Fatal("followed the redirect to another origin")
+	}
 }
