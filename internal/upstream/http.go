@@ -309,49 +309,48 @@ func (b *base) newRequest(hdrCtx, reqCtx context.Context, method, target string,
 	return req, nil
 }
 
-// do sends req; ctx (the caller's) bounds the wait for the response headers. If it returns
-// a response, the caller must call release once done with the body. The request itself is
-// bound to the Conn (newRequest was given b.ctx or a child), so the body outlives ctx.
+// do sends req and returns its response. ctx (the caller's) bounds the whole exchange, the
+// body included, as does the request's own context (the Conn's, from newRequest). The
+// caller must call release once done with the body.
 func (b *base) do(ctx context.Context, req *http.Request) (resp *http.Response, release func(), err error) {
-	reqCtx, cancelReq := context.WithCancel(req.Context())
-	req = req.WithContext(reqCtx)
-	stop := context.AfterFunc(ctx, cancelReq)
-	resp, err = b.send(req)
-	if !stop() {
-		if err == nil {
-			resp.Body.Close()
+	if lt, ok := b.client.Transport.(*LeanTransport); ok && b.client.Jar == nil && b.client.Timeout == 0 {
+		if resp, err = b.sendLean(ctx, lt, req); err == nil {
+			return resp, func() { resp.Body.Close() }, nil
 		}
+	} else {
+		reqCtx, cancelReq := context.WithCancel(req.Context())
+		req = req.WithContext(reqCtx)
+		stop := context.AfterFunc(ctx, cancelReq)
+		if resp, err = b.client.Do(req); err == nil {
+			return resp, func() { stop(); cancelReq() }, nil
+		}
+		stop()
 		cancelReq()
+	}
+	if ctx.Err() != nil {
 		return nil, nil, fmt.Errorf("upstream %q: %s: %w", b.name, req.Method, ctx.Err())
 	}
-	if err != nil {
-		cancelReq()
-		if b.ctx.Err() != nil {
-			return nil, nil, b.errClosed()
-		}
-		// *url.Error would print the URL, which may carry credentials in its query.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, nil, fmt.Errorf("upstream %q: %s: %w", b.name, req.Method, err)
+	if b.ctx.Err() != nil {
+		return nil, nil, b.errClosed()
 	}
-	return resp, cancelReq, nil
+	// *url.Error would print the URL, which may carry credentials in its query.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return nil, nil, fmt.Errorf("upstream %q: %s: %w", b.name, req.Method, err)
 }
 
-// send is b.client.Do(req). With the lean transport it sends req directly, which spares
-// Client.Do's work per request (copying the headers for redirects that rarely come), and
-// follows redirects itself the way Client.Do does: under the client's CheckRedirect (by
-// default at most 10, same origin only), the method and body kept for 307 and 308, a GET
-// without body after 301, 302 and 303, credentials dropped when the host changes.
-func (b *base) send(req *http.Request) (*http.Response, error) {
-	lt, ok := b.client.Transport.(*LeanTransport)
-	if !ok || b.client.Jar != nil || b.client.Timeout != 0 {
-		return b.client.Do(req)
-	}
+// sendLean is b.client.Do(req) on the lean transport, with the exchange bound to ctx too.
+// It spares Client.Do's work per request (copying the headers for redirects that rarely
+// come) and follows redirects itself the way Client.Do does: under the client's
+// CheckRedirect (by default at most 10, same origin only), the method and body kept for 307
+// and 308, a GET without body after 301, 302 and 303, credentials dropped when the host
+// changes.
+func (b *base) sendLean(ctx context.Context, lt *LeanTransport, req *http.Request) (*http.Response, error) {
 	var via []*http.Request
 	for {
-		resp, err := lt.RoundTrip(req)
+		resp, err := lt.roundTrip(ctx, req)
 		if err != nil {
 			return nil, &url.Error{Op: req.Method, URL: req.URL.Redacted(), Err: err}
 		}
@@ -735,9 +734,7 @@ func (c *httpConn) Send(ctx context.Context, msg []byte) error {
 		return c.errClosed()
 	}
 	defer c.wg.Done()
-	stop := context.AfterFunc(ctx, func() { resp.Body.Close() })
-	defer stop()
-	defer release()
+	defer release() // do bound the body to ctx: the caller giving up ends the read
 	run()
 	return nil
 }

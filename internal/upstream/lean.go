@@ -32,7 +32,7 @@ type LeanTransport struct {
 	ReadBuffer  int           // 0 means 64 KiB
 
 	mu   sync.Mutex
-	idle map[string][]*leanConn
+	idle map[poolKey][]*leanConn
 }
 
 var _ http.RoundTripper = (*LeanTransport)(nil)
@@ -109,9 +109,12 @@ func (c *leanConn) alive() bool {
 	return err == nil && idle
 }
 
-func (t *LeanTransport) key(req *http.Request) string { return req.URL.Scheme + "://" + req.URL.Host }
+// poolKey names the pool of connections to one origin (a struct: no string built per request).
+type poolKey struct{ scheme, host string }
 
-func (t *LeanTransport) get(key string) *leanConn {
+func (t *LeanTransport) key(req *http.Request) poolKey { return poolKey{req.URL.Scheme, req.URL.Host} }
+
+func (t *LeanTransport) get(key poolKey) *leanConn {
 	timeout := t.IdleTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -135,7 +138,7 @@ func (t *LeanTransport) get(key string) *leanConn {
 	}
 }
 
-func (t *LeanTransport) put(key string, c *leanConn) {
+func (t *LeanTransport) put(key poolKey, c *leanConn) {
 	max := t.MaxIdle
 	if max <= 0 {
 		max = 64
@@ -144,7 +147,7 @@ func (t *LeanTransport) put(key string, c *leanConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.idle == nil {
-		t.idle = map[string][]*leanConn{}
+		t.idle = map[poolKey][]*leanConn{}
 	}
 	if len(t.idle[key]) >= max {
 		c.Close()
@@ -217,6 +220,13 @@ func (t *LeanTransport) dial(ctx context.Context, req *http.Request) (*leanConn,
 // caller's goroutine, and the connection returns to the pool when the body is read to the end
 // and closed.
 func (t *LeanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTrip(nil, req)
+}
+
+// roundTrip is RoundTrip with the exchange bound to ctx too, when it is not nil: ending
+// either ctx or the request's context closes the connection, until the body is closed.
+// (Two bindings on the connection cost less than a context merging the two.)
+func (t *LeanTransport) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return nil, fmt.Errorf("lean transport: unsupported scheme %q", req.URL.Scheme)
 	}
@@ -227,12 +237,20 @@ func (t *LeanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c := t.get(key)
 		reused := c != nil
 		if c == nil {
+			dctx := req.Context()
+			if ctx != nil && ctx != dctx {
+				var cancel context.CancelFunc
+				dctx, cancel = context.WithCancel(dctx)
+				stop := context.AfterFunc(ctx, cancel)
+				defer stop()
+				defer cancel()
+			}
 			var err error
-			if c, err = t.dial(req.Context(), req); err != nil {
+			if c, err = t.dial(dctx, req); err != nil {
 				return nil, err
 			}
 		}
-		resp, err := t.exchange(c, req)
+		resp, err := t.exchange(c, req, ctx)
 		if err == nil {
 			return resp, nil
 		}
@@ -265,10 +283,23 @@ func rawTCP(c net.Conn) (*net.TCPConn, bool) {
 	return tcp, ok
 }
 
-func (t *LeanTransport) exchange(c *leanConn, req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	// Cancelling the request closes the connection, which ends any read or write.
-	stop := context.AfterFunc(ctx, func() { c.Close() })
+func (t *LeanTransport) exchange(c *leanConn, req *http.Request, bound context.Context) (*http.Response, error) {
+	// Cancelling the request (or bound) closes the connection, which ends any read or write.
+	closeConn := func() { c.Close() }
+	stop := context.AfterFunc(req.Context(), closeConn)
+	if bound != nil && bound != req.Context() {
+		stopReq, stopBound := stop, context.AfterFunc(bound, closeConn)
+		stop = func() bool {
+			a, b := stopReq(), stopBound()
+			return a && b
+		}
+	}
+	ctxErr := func() error {
+		if bound != nil && bound.Err() != nil {
+			return bound.Err()
+		}
+		return req.Context().Err()
+	}
 	err := http1.WriteRequest(c.bw, req)
 	if errors.Is(err, http1.ErrUnknownLength) {
 		err = req.Write(c.bw) // a streamed body: net/http frames it (chunked)
@@ -285,8 +316,8 @@ func (t *LeanTransport) exchange(c *leanConn, req *http.Request) (*http.Response
 	}
 	if _, err := c.br.Peek(1); err != nil {
 		stop()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if err := ctxErr(); err != nil {
+			return nil, err
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 			return nil, errStaleConn
@@ -307,7 +338,7 @@ type leanBody struct {
 	rc    io.ReadCloser
 	t     *LeanTransport
 	c     *leanConn
-	key   string
+	key   poolKey
 	stop  func() bool
 	reuse bool
 	eof   atomic.Bool // Close may run beside a Read: drain's timeout calls it to end one

@@ -209,10 +209,7 @@ func (c *sseConn) Send(ctx context.Context, msg []byte) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return c.statusError(http.MethodPost, resp)
 	}
-	// Bounded by ctx too: the body is read before Send returns.
-	stop := context.AfterFunc(ctx, release)
-	defer stop()
-	drain(resp.Body)
+	drain(resp.Body) // bounded by ctx too (do binds the body to it)
 	return nil
 }
 
