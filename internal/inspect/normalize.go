@@ -24,13 +24,14 @@ type Normalized struct {
 	// Hidden are the invisible characters and escape sequences that were removed, each run
 	// once, as findings on the original text.
 	Hidden []Finding
-	// Decoded are encoded runs (base64, Unicode tag characters) decoded for a second look.
+	// Decoded are encoded runs (base64, Unicode tag characters) decoded, and obfuscated ones
+	// (letter-spaced, leetspeak) rewritten, for a second look.
 	Decoded []Decoded
 }
 
 // Decoded is the decoded content of an encoded run of the original text.
 type Decoded struct {
-	Encoding   string // "base64", "unicode-tags"
+	Encoding   string // "base64", "unicode-tags", "spaced", "leet"
 	Text       string
 	Start, End int // the run in the original text
 }
@@ -84,14 +85,14 @@ func Normalize(text string) *Normalized {
 		// Nothing to decode, fold or remove: the text stands for itself (off stays nil, the
 		// identity mapping), which is the common case and costs one pass.
 		n := &Normalized{Text: text, Lower: lowerSameLength(text)}
-		n.Decoded = decodeRuns(text, n)
+		n.Decoded = append(decodeRuns(text, n), obfuscated(n.Lower, n)...)
 		return n
 	}
 	nz := normalizer{src: text, buf: make([]byte, 0, len(text)), off: make([]int32, 0, len(text)+1)}
 	nz.walk()
 	n := &Normalized{Text: string(nz.buf), off: append(nz.off, int32(len(text))), Hidden: nz.hidden}
 	n.Lower = lowerSameLength(n.Text)
-	n.Decoded = decodeRuns(text, n)
+	n.Decoded = append(decodeRuns(text, n), obfuscated(n.Lower, n)...)
 	if len(nz.tags) > 0 {
 		n.Decoded = append(n.Decoded, Decoded{Encoding: "unicode-tags", Text: string(nz.tags), Start: nz.tagAt, End: nz.tagAt + 1})
 	}

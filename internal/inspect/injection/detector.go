@@ -52,14 +52,35 @@ func Stricter(th float64) float64 { return sigmoid(logitOf(th) - descriptionMarg
 // a short text ("This is a simple text response.") has too few features for the model to be
 // trusted with quarantining it.
 func Flag(kind Kind, r Result, th float64) bool {
-	if len(r.Matches) == 0 && (kind == KindDescription || r.End-r.Start < minModelOnly) {
+	if len(r.Matches) == 0 && kind == KindDescription {
+		return false
+	}
+	if r.End-r.Start < minModelOnly && !namesIntent(r.Matches, Segment{r.Start, r.End}) {
+		// A short text is flagged on a rule that names an intent (medium or strong), not on
+		// the model and a weak signal ("Send the form to hr@example.com by Friday.").
 		return false
 	}
 	return r.Score >= th
 }
 
+// namesIntent says whether a rule of at least medium strength fired inside sg.
+func namesIntent(ms []Match, sg Segment) bool {
+	for _, m := range ms {
+		if m.boost >= medium && m.Start < sg.End && m.End > sg.Start {
+			return true
+		}
+	}
+	return false
+}
+
 // minModelOnly is the shortest segment the model alone may flag, in bytes.
 const minModelOnly = 200
+
+// shortFloor bounds the model's logit from below on a segment shorter than minModelOnly:
+// as it has too few features there to flag a text on its own, it has too few to overrule
+// the rules either. One medium rule stays under the operating point, two distinct ones
+// cross it.
+const shortFloor = -2.0
 
 // Strong says whether m alone is enough to flag a text.
 func Strong(m Match) bool { return m.boost >= strong }
@@ -152,6 +173,9 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 	for _, sg := range sc.segs {
 		a, b := at(sg.Start), at(sg.End)
 		z := d.model.Bias + (b.w-a.w)*norm(int(b.c-a.c))
+		if sg.End-sg.Start < minModelOnly {
+			z = max(z, shortFloor)
+		}
 		add, floor := boost(res.Matches, sg)
 		zz := max(float64(z)+add, floor)
 		if zz > best {
