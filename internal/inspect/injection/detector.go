@@ -76,11 +76,16 @@ func namesIntent(ms []Match, sg Segment) bool {
 // minModelOnly is the shortest segment the model alone may flag, in bytes.
 const minModelOnly = 200
 
-// shortFloor bounds the model's logit from below on a segment shorter than minModelOnly:
-// as it has too few features there to flag a text on its own, it has too few to overrule
-// the rules either. One medium rule stays under the operating point, two distinct ones
-// cross it.
-const shortFloor = -2.0
+// shortMargin places the floor of the model's logit on a segment shorter than
+// minModelOnly: medium+shortMargin under the operating point of the text's kind. As the
+// model has too few features there to flag a text on its own, it has too few to overrule
+// the rules either; with the floor there, one medium rule (or a medium and a weak one)
+// stays under the operating point and two distinct medium rules cross it, for results and
+// for descriptions (whose operating point is lower) alike.
+const shortMargin = medium / 2
+
+// shortFloor is the lowest logit of a short segment at operating point th.
+func shortFloor(th float64) float64 { return logitOf(th) - medium - shortMargin }
 
 // Strong says whether m alone is enough to flag a text.
 func Strong(m Match) bool { return m.boost >= strong }
@@ -169,12 +174,17 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 	} else {
 		sc.segs = Segments(sc.segs[:0], lower)
 	}
+	th := d.Threshold
+	if kind == KindDescription {
+		th = d.DescriptionThreshold
+	}
+	floor := float32(shortFloor(th))
 	best := -1e9
 	for _, sg := range sc.segs {
 		a, b := at(sg.Start), at(sg.End)
 		z := d.model.Bias + (b.w-a.w)*norm(int(b.c-a.c))
 		if sg.End-sg.Start < minModelOnly {
-			z = max(z, shortFloor)
+			z = max(z, floor)
 		}
 		add, floor := boost(res.Matches, sg)
 		zz := max(float64(z)+add, floor)
@@ -183,10 +193,6 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 		}
 	}
 	res.Score = sigmoid(best)
-	th := d.Threshold
-	if kind == KindDescription {
-		th = d.DescriptionThreshold
-	}
 	res.Flagged = res.Score >= th
 	res.Flagged = Flag(kind, res, th)
 	return res
