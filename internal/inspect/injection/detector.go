@@ -193,7 +193,6 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 		}
 	}
 	res.Score = sigmoid(best)
-	res.Flagged = res.Score >= th
 	res.Flagged = Flag(kind, res, th)
 	return res
 }
