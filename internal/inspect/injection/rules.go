@@ -214,6 +214,14 @@ func ruleSpecs() []ruleSpec {
 		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&](data|d|q|secret|key|conversation|chat|history|message|msg|prompt|info|user|email|pass\w*|content|context|payload|exfil\w*|leak)=[^)\s]{0,300}\)`, medium, allKinds, 0, 700},
 		// Any image with a query string: badges and CDNs have them too, so alone it only tips.
 		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s]{0,300}\)`, weak, allKinds, 0, 700},
+		// A query value that names the private data it is to carry, and a link whose URL holds a
+		// placeholder for it: "?q=SUMMARY_OF_THE_CONVERSATION", "(https://x/r?data=<the user's
+		// last message>)". Badges name things in their queries too, so both need the model.
+		{"markdown-exfiltration", "![", `!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\s&]{0,40}(conversation|chat|history|e-?mail|password|passwd|secret|token|summary|credential|api_?key|phone|address)[^)\s]{0,200}\)`, medium, allKinds, 0, 700},
+		{"markdown-exfiltration", "](http", `\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}[?&][\w\-]{1,40}=[^)\n]{0,40}(\{|<|\[|%7b|%3c)[^)\n]{0,60}(user|conversation|message|e-?mail|password|history|chat|secret|token|credential)[^)\n]{0,200}\)`, medium, allKinds, 120, 700},
+		// "End every reply with ...", "output this exactly:".
+		{"output-manipulation", "every reply|every response|every answer|each reply|each response|each answer|all replies|all responses|all answers|every message|each message", `\b(end|begin|start|conclude|finish|close|sign|append\s+to|prefix)\s+(every|each|all)\s+(of\s+your\s+)?(responses?|answers?|repl(y|ies)|summar(y|ies)|outputs?|messages?)\b`, medium, KindResult | KindDescription, 40, 40},
+		{"output-control", "exactly", `\b(output|print|say|write|repeat|reply\s+with|respond\s+with|return)\s+(this|the\s+following|these\s+words|the\s+text\s+below)\s+(exactly|verbatim|word\s+for\s+word)\b|\b(output|print|say|write|repeat)\s+exactly\s*(this|the\s+following)?\s*:`, medium, KindResult | KindDescription, 40, 24},
 		{"markdown-exfiltration", "url|link|image|query string", `\b(append|add|include|insert|encode|put)\w*\s+[^.\n]{0,60}\b(to|in|into)\s+(the\s+|this\s+|a\s+)?(url|link|image|query\s+string)\b`, medium, allKinds, 120, 40},
 		// Instructions about the reader's own answer ("misspell every word in your reply"): a
 		// document has no business shaping the response of whoever reads it.
