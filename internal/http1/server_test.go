@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -554,4 +555,54 @@ func selfSigned(t *testing.T) tls.Certificate {
 
 func httputilChunked(s string) io.Reader {
 	return httputil.NewChunkedReader(bufio.NewReader(strings.NewReader(s)))
+}
+
+// TestGarbage sends malformed and truncated requests, and random bytes, on many
+// connections: each is answered or closed within its deadline, nothing panics, and the
+// server goes on serving.
+func TestGarbage(t *testing.T) {
+	_, addr := start(t, http.HandlerFunc(echo), func(s *Server) {
+		s.ReadHeaderTimeout = 500 * time.Millisecond
+		s.IdleTimeout = 500 * time.Millisecond
+		s.MaxHeaderBytes = 4096
+	})
+	valid := "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+	rnd := mrand.New(mrand.NewPCG(1, 2))
+	for i := range 200 {
+		var req []byte
+		switch i % 4 {
+		case 0: // random bytes
+			req = make([]byte, rnd.IntN(600))
+			for j := range req {
+				req[j] = byte(rnd.IntN(256))
+			}
+		case 1: // a valid-looking request cut anywhere
+			req = []byte(valid[:rnd.IntN(len(valid))])
+		case 2: // one byte of a valid-looking request changed
+			req = []byte(valid)
+			req[rnd.IntN(len(req))] = byte(rnd.IntN(256))
+		case 3: // printable junk lines
+			for range rnd.IntN(20) {
+				line := make([]byte, rnd.IntN(80))
+				for j := range line {
+					line[j] = byte(32 + rnd.IntN(95))
+				}
+				req = append(append(req, line...), "\r\n"...)
+			}
+		}
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		c.Write(req)
+		c.(*net.TCPConn).CloseWrite()
+		if _, err := io.ReadAll(c); err != nil {
+			t.Errorf("payload %d (%q): %v", i, req, err)
+		}
+		c.Close()
+	}
+	if got := raw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Errorf("after the garbage: %q", got)
+	}
 }
