@@ -99,3 +99,48 @@ func FuzzValuerArguments(f *testing.F) {
 		walk(doc)
 	})
 }
+
+// FuzzValuerFastPath: the one-pass path for the default configuration gives exactly the bytes
+// of the general path (decode, walk, encode), or steps aside. A rule that only restates the
+// default forces the general path for comparison.
+func FuzzValuerFastPath(f *testing.F) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	fast := NewValuer(key, nil, "")
+	general := NewValuer(key, []FieldRule{{Path: "\x00none", Mode: ModeHash}}, "")
+	for _, s := range []string{
+		`{"text":"hello","n":42,"ok":true,"x":null}`,
+		`{"b":{"z":[1,2,{"y":"é"}],"a":-1.5e3},"a":[]}`,
+		`{ "a b":1, "a":2, "a!":3 }`,
+		`{"esc":"a\"b","lt":"<"}`,
+		`{"a":1,"a":2}`,
+		`[1,"two",{"three":3}]`,
+		`"top"`,
+		`{"n":01}`,
+		`{"s":"\u2028"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) > 512 {
+			return // deeper than a gateway message may be (jsonrpc's limit)
+		}
+		got, want := fast.Arguments("s", "t", data), general.Arguments("s", "t", data)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%q: fast path %s, general path %s", data, got, want)
+		}
+	})
+}
+
+// The fast path takes the common shapes itself.
+func TestValuerFastPathTakesCommonArguments(t *testing.T) {
+	v := NewValuer([]byte("k"), nil, "")
+	for _, s := range []string{
+		`{"text":"0123456789","n":1}`,
+		`{"path":"/tmp/a.txt","options":{"recursive":true,"depth":3,"exclude":["*.log","node_modules"]}}`,
+		`{}`,
+	} {
+		if _, ok := v.argsFast([]byte(s)); !ok {
+			t.Errorf("%s: the fast path stepped aside", s)
+		}
+	}
+}
