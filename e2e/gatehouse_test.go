@@ -16,10 +16,9 @@ import (
 // and server-filesystem over stdio, and the Go SDK everything-server over Streamable HTTP and
 // over stdio.
 type coreUpstreams struct {
-	yaml    string // the "upstreams:" block
-	dir     string // the folder server-filesystem may access
-	goHTTP  string // the Go everything-server's URL
-	nodeEnv string
+	yaml   string // the "upstreams:" block
+	dir    string // the folder server-filesystem may access
+	goHTTP string // the Go everything-server's URL
 }
 
 // secretEnv is set in the gateway's own environment; no upstream may see it.

@@ -141,7 +141,6 @@ type fakeConn struct {
 	done     chan struct{}
 	notify   chan struct{}
 	wg       sync.WaitGroup
-	slowStop []chan struct{}
 }
 
 var errFakeClosed = errors.New("fake: connection closed")
@@ -461,12 +460,6 @@ func (r *recStream) Send(msg []byte) error {
 	default:
 	}
 	return nil
-}
-
-func (r *recStream) close() {
-	r.mu.Lock()
-	r.closed = true
-	r.mu.Unlock()
 }
 
 func (r *recStream) all() [][]byte {

@@ -366,14 +366,3 @@ func (l *leg) soleCall() (*call, int) {
 	return best, sessions
 }
 
-// callFor finds the in-flight call of session s with the client's id.
-func (l *leg) callFor(s *Session, clientID []byte) *call {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.pending {
-		if c.sess == s && bytes.Equal(c.clientID, clientID) {
-			return c
-		}
-	}
-	return nil
-}

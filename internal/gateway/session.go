@@ -65,7 +65,6 @@ type Session struct {
 	closed      bool
 	// listChanged throttles the list_changed notifications the session is sent.
 	listChanged throttle
-	cursorKey   []byte
 	cancelFuncs map[string]*inflight // client request id → its cancellation
 	history     policy.History       // what the session called, for policy conditions
 	policyMemo  policy.Memo          // static policy conditions already evaluated for this session
