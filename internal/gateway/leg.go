@@ -365,4 +365,3 @@ func (l *leg) soleCall() (*call, int) {
 	}
 	return best, sessions
 }
-
