@@ -24,6 +24,9 @@ const watchDelay = 50 * time.Millisecond
 // the connection; a larger rest closes it.
 const maxDrain = 256 << 10
 
+// idleBuf is the most buffer capacity a connection keeps between requests.
+const idleBuf = 4 << 10
+
 const (
 	stateNew int32 = iota
 	stateActive
@@ -165,6 +168,9 @@ func (c *conn) readHead() (*head, error) {
 		c.rwc.SetReadDeadline(time.Time{})
 	}
 	h, herr := c.parser.parse(c.head)
+	if cap(c.head) > idleBuf {
+		c.head = nil // parse copied what it keeps
+	}
 	if herr != nil {
 		return nil, herr
 	}
@@ -244,6 +250,9 @@ func (c *conn) exchange(h *head) (keep bool) {
 		w.closing = true
 	}
 	keep = w.finish()
+	if cap(c.pend) > idleBuf || cap(c.out) > idleBuf {
+		c.pend, c.out = nil, nil // an idle connection does not keep a large response's buffers
+	}
 	if keep && unread {
 		keep = c.drain(b)
 	}
