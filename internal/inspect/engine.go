@@ -108,9 +108,7 @@ func (e *Engine) Inspect(ctx context.Context, text string, kind Kind) Report {
 		before := len(rep.Findings)
 		dh := e.keywordHits(dn)
 		e.injection(&rep, dn, dh, kind, dec.Start, dec.End)
-		if dec.Encoding != encSpaced && dec.Encoding != encLeet {
-			// A rewritten spelling is words for the injection detector, not data: its
-			// digits and letters are not the text's own.
+		if !dec.Respelled {
 			e.content(&rep, dn, dh, dec.Start, dec.End)
 		}
 		if e.d.Hidden && dec.Encoding != "unicode-tags" && len(rep.Findings) == before {

@@ -31,8 +31,11 @@ type Normalized struct {
 
 // Decoded is the decoded content of an encoded run of the original text.
 type Decoded struct {
-	Encoding   string // "base64", "unicode-tags", "spaced", "leet"
-	Text       string
+	Encoding string // "base64", "unicode-tags", "spaced", "leet"
+	Text     string
+	// Respelled says Text is the visible text spelled plainly (letter-spaced, leetspeak),
+	// for the injection detector alone: its letters and digits are not data of their own.
+	Respelled  bool
 	Start, End int // the run in the original text
 }
 

@@ -35,7 +35,7 @@ func obfuscated(lower string, n *Normalized) []Decoded {
 		}
 		budget -= len(text)
 		s, e := n.Orig(start, end)
-		out = append(out, Decoded{Encoding: enc, Text: string(text), Start: s, End: e})
+		out = append(out, Decoded{Encoding: enc, Text: string(text), Start: s, End: e, Respelled: true})
 	}
 	scanObfuscated(lower,
 		func(text []byte, start, end int) { add(encSpaced, text, start, end) },
