@@ -366,6 +366,11 @@ func (c *conn) writeContinue() error {
 	return err
 }
 
+// vectorWriter is a connection that gathers buffers into one write itself (sockio.Conn).
+type vectorWriter interface {
+	Writev(v [][]byte) (int64, error)
+}
+
 // writev writes c.out and then p (which may be nil) in one system call where the socket
 // allows, and empties c.out.
 func (c *conn) writev(p []byte) error {
@@ -380,8 +385,12 @@ func (c *conn) writev(p []byte) error {
 		_, err = c.rwc.Write(p)
 	default:
 		c.vec = append(c.vec[:0], c.out, p)
-		v := c.vec
-		_, err = v.WriteTo(c.rwc)
+		if wv, ok := c.rwc.(vectorWriter); ok {
+			_, err = wv.Writev(c.vec)
+		} else {
+			v := c.vec
+			_, err = v.WriteTo(c.rwc)
+		}
 		c.vec[0], c.vec[1] = nil, nil
 	}
 	c.out = c.out[:0]

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gatehouse/internal/sockio"
 )
 
 // Server serves HTTP/1.1 to an http.Handler. Set its fields before Serve; they are not
@@ -53,6 +55,7 @@ func (s *Server) init() {
 // http.ErrServerClosed; any other error of ln's ends it too.
 func (s *Server) Serve(ln net.Listener) error {
 	s.init()
+	ln = sockio.Listener(ln) // reads and writes without the runtime's syscall bookkeeping
 	if s.TLSConfig != nil {
 		cfg := s.TLSConfig.Clone()
 		cfg.NextProtos = []string{"http/1.1"}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gatehouse/internal/http1"
+	"gatehouse/internal/sockio"
 )
 
 // LeanTransport is an http.RoundTripper for HTTP/1.1 upstreams that does a request's whole
@@ -185,14 +186,15 @@ func (t *LeanTransport) dial(ctx context.Context, req *http.Request) (*leanConn,
 	if err != nil {
 		return nil, err
 	}
+	nc = sockio.Wrap(nc) // reads and writes without the runtime's syscall bookkeeping
 	size := t.ReadBuffer
 	if size <= 0 {
 		size = 64 << 10
 	}
 	lc := &leanConn{br: bufio.NewReaderSize(nc, size), bw: bufio.NewWriterSize(nc, 16<<10)}
 	lc.rr = http1.NewResponseReader(lc.br)
-	if tcp, ok := rawTCP(nc); ok {
-		lc.raw, _ = tcp.SyscallConn()
+	if sc, ok := nc.(syscall.Conn); ok {
+		lc.raw, _ = sc.SyscallConn()
 	}
 	if req.URL.Scheme == "https" {
 		cfg := t.TLSConfig.Clone()
@@ -276,11 +278,6 @@ var errStaleConn = errors.New("connection closed by the server before a response
 
 func idempotent(method string) bool {
 	return method == http.MethodGet || method == http.MethodHead || method == http.MethodDelete || method == http.MethodOptions
-}
-
-func rawTCP(c net.Conn) (*net.TCPConn, bool) {
-	tcp, ok := c.(*net.TCPConn)
-	return tcp, ok
 }
 
 func (t *LeanTransport) exchange(c *leanConn, req *http.Request, bound context.Context) (*http.Response, error) {
