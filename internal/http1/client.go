@@ -15,6 +15,30 @@ import (
 // frame (chunked request bodies are left to net/http's writer).
 var ErrUnknownLength = errors.New("http1: request body of unknown length")
 
+// BytesBody is a request body held in memory. WriteRequest writes it as it is, where any
+// other body is copied through a reader.
+type BytesBody struct {
+	b   []byte
+	off int
+}
+
+// NewBytesBody returns a body that reads b (which it does not copy: b must not change while
+// the request is in use).
+func NewBytesBody(b []byte) *BytesBody { return &BytesBody{b: b} }
+
+// Read implements io.Reader.
+func (r *BytesBody) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// Close implements io.Closer; it does nothing.
+func (r *BytesBody) Close() error { return nil }
+
 // WriteRequest writes req to bw (without flushing): the request line, Host, req.Header's
 // fields, Content-Length and the body, which must have a known length (req.ContentLength;
 // http.NoBody or nil for none). A field name or value that would break the head is an
@@ -84,6 +108,11 @@ func WriteRequest(bw *bufio.Writer, req *http.Request) error {
 		bw.WriteString("Connection: close\r\n")
 	}
 	bw.WriteString("\r\n")
+	if bb, ok := req.Body.(*BytesBody); ok && int64(len(bb.b)-bb.off) == req.ContentLength {
+		bw.Write(bb.b[bb.off:])
+		bb.off = len(bb.b)
+		return nil
+	}
 	if hasBody {
 		n, err := io.CopyN(bw, req.Body, req.ContentLength)
 		if err != nil {

@@ -12,8 +12,24 @@ import (
 )
 
 func TestWriteRequest(t *testing.T) {
+	for _, name := range []string{"reader", "bytes", "bytes partly read"} {
+		t.Run(name, func(t *testing.T) { testWriteRequest(t, name) })
+	}
+}
+
+// testWriteRequest writes a request whose body is a reader, a BytesBody (written as it is),
+// or a BytesBody that was partly read (copied through the reader path, its rest only).
+func testWriteRequest(t *testing.T, kind string) {
 	body := `{"jsonrpc":"2.0","id":1,"method":"ping"}`
 	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:9/mcp?x=1", strings.NewReader(body))
+	switch kind {
+	case "bytes":
+		req.Body = NewBytesBody([]byte(body))
+	case "bytes partly read":
+		bb := NewBytesBody([]byte("xx" + body))
+		bb.Read(make([]byte, 2))
+		req.Body = bb
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Mcp-Session-Id", "abc")
 	req.Close = true

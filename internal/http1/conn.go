@@ -194,7 +194,8 @@ func headBuffered(br *bufio.Reader) bool {
 func (c *conn) exchange(h *head) (keep bool) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
-	req := &http.Request{
+	// A value, so that only WithContext's copy is on the heap.
+	r := http.Request{
 		Method:     h.method,
 		URL:        h.url,
 		Proto:      "HTTP/1.1",
@@ -208,15 +209,15 @@ func (c *conn) exchange(h *head) (keep bool) {
 		Close:      h.close,
 	}
 	if h.minor == 0 {
-		req.Proto = "HTTP/1.0"
+		r.Proto = "HTTP/1.0"
 	}
 	rb := newBody(c, h, c.srv.maxHeaderBytes())
-	req.Body = rb
-	req.ContentLength = h.length
+	r.Body = rb
+	r.ContentLength = h.length
 	if h.chunked {
-		req.TransferEncoding = []string{"chunked"}
+		r.TransferEncoding = []string{"chunked"}
 	}
-	req = req.WithContext(ctx)
+	req := r.WithContext(ctx)
 
 	hdr := c.resp.header
 	if hdr == nil {

@@ -56,6 +56,10 @@ type HTTPHandler struct {
 	sessions  map[string]*httpSession
 	perClient map[string]int
 
+	// jsonType is the Content-Type value of every JSON response, shared (nothing changes
+	// a response's header values in place).
+	jsonType []string
+
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
@@ -88,6 +92,7 @@ func NewHTTPHandler(g *gateway.Gateway, opts HTTPOptions) *HTTPHandler {
 		logger:    opts.Logger,
 		sessions:  make(map[string]*httpSession),
 		perClient: make(map[string]int),
+		jsonType:  []string{"application/json"},
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -307,7 +312,9 @@ func accepts(vals []string, t string) bool {
 
 // zeroQuality reports whether media-type parameters carry q=0.
 func zeroQuality(params string) bool {
-	for _, p := range strings.Split(params, ";") {
+	for params != "" {
+		var p string
+		p, params, _ = strings.Cut(params, ";")
 		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 		if strings.EqualFold(strings.TrimSpace(k), "q") {
 			v = strings.TrimSpace(v)

@@ -157,8 +157,9 @@ func (p *postStream) finish(resp []byte) {
 			return
 		}
 		p.deadline()
-		p.w.Header().Set("Content-Type", "application/json")
-		p.w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
+		hdr := p.w.Header()
+		hdr["Content-Type"] = p.h.jsonType
+		hdr["Content-Length"] = []string{strconv.Itoa(len(resp))}
 		p.w.Write(resp)
 		return
 	}
@@ -188,8 +189,9 @@ func (p *postStream) finish(resp []byte) {
 			return
 		}
 		p.deadline()
-		p.w.Header().Set("Content-Type", "application/json")
-		p.w.Header().Set("Content-Length", strconv.Itoa(len(resp)))
+		hdr := p.w.Header()
+		hdr["Content-Type"] = p.h.jsonType
+		hdr["Content-Length"] = []string{strconv.Itoa(len(resp))}
 		p.w.Write(resp)
 		return
 	}

@@ -14,9 +14,11 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
+	"gatehouse/internal/http1"
 	"gatehouse/internal/jsonrpc"
 	"gatehouse/internal/sse"
 )
@@ -182,6 +184,9 @@ type base struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // goroutines reading bodies and streams
 
+	fixed  fixedHeaders
+	target atomic.Pointer[parsedTarget] // the last request target, parsed
+
 	deliverMu sync.Mutex   // serialises Handler calls
 	readers   *readerCache // response-stream readers, reused (nil: none kept)
 
@@ -206,6 +211,7 @@ func (b *base) init(dialCtx context.Context, name string, client *http.Client, h
 		backoffBase = defaultBackoffBase
 	}
 	b.name, b.client, b.headers, b.max = name, client, headers, max
+	b.fixed = newFixedHeaders()
 	b.log, b.backoffBase, b.h = logger.With("upstream", name), backoffBase, h
 	// The Conn outlives the dial, so it keeps only the dial context's values (such as the
 	// identity a per-session connection was opened for, which credential sources read).
@@ -284,16 +290,33 @@ func (b *base) deliver(msg, related []byte) {
 }
 
 // newRequest builds a request bound to reqCtx, with the configured headers resolved with
-// hdrCtx.
+// hdrCtx. It is http.NewRequestWithContext without its work per request: the target is
+// parsed once (a Conn sends to one URL, two with a legacy SSE endpoint), the body is written
+// as it is, and the fixed header values are shared.
 func (b *base) newRequest(hdrCtx, reqCtx context.Context, method, target string, body []byte) (*http.Request, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(reqCtx, method, target, rd)
+	u, err := b.parseTarget(target)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", b.name, err)
 	}
+	r := http.Request{
+		Method:     method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     make(http.Header, 6),
+		Host:       strings.TrimSuffix(u.Host, ":"), // an empty port, as NewRequest does
+	}
+	if body != nil {
+		r.Body = http1.NewBytesBody(body)
+		r.ContentLength = int64(len(body))
+		r.GetBody = func() (io.ReadCloser, error) { return http1.NewBytesBody(body), nil }
+		if len(body) == 0 {
+			r.Body, r.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+		}
+		r.Header["Content-Type"] = b.fixed.contentType
+	}
+	req := r.WithContext(reqCtx)
 	if b.headers != nil {
 		h, err := b.headers(hdrCtx)
 		if err != nil {
@@ -302,11 +325,51 @@ func (b *base) newRequest(hdrCtx, reqCtx context.Context, method, target string,
 		for k, vs := range h {
 			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 		}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		if body != nil {
+			req.Header["Content-Type"] = b.fixed.contentType
+		}
 	}
 	return req, nil
+}
+
+// fixedHeaders are header values every request of a Conn shares (nothing modifies a
+// request's header values in place).
+type fixedHeaders struct {
+	contentType, acceptPOST, acceptSSE []string
+}
+
+func newFixedHeaders() fixedHeaders {
+	return fixedHeaders{
+		contentType: []string{"application/json"},
+		acceptPOST:  []string{"application/json, text/event-stream"},
+		acceptSSE:   []string{"text/event-stream"},
+	}
+}
+
+// parsedTarget is a request target and its parse.
+type parsedTarget struct {
+	s string
+	u url.URL
+}
+
+// parseTarget returns a fresh copy of target's parse, cached for the last target.
+func (b *base) parseTarget(target string) (*url.URL, error) {
+	if p := b.target.Load(); p != nil && p.s == target {
+		u := p.u
+		return &u, nil
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("unsupported protocol scheme %q", u.Scheme)
+	case u.Host == "":
+		return nil, errors.New("no host in request URL")
+	}
+	b.target.Store(&parsedTarget{s: target, u: *u})
+	return u, nil
 }
 
 // do sends req and returns its response. ctx (the caller's) bounds the whole exchange, the
@@ -622,10 +685,12 @@ type httpConn struct {
 	url string
 
 	// under base.mu
-	sessionID  string
-	version    string
-	getStarted bool
-	expired    bool
+	sessionID string
+	version   string
+	// The header values sent for them, shared by every request (built when they change).
+	sidHeader, versionHeader []string
+	getStarted               bool
+	expired                  bool
 }
 
 func (c *httpConn) SetProtocolVersion(v string) {
@@ -645,12 +710,19 @@ func (c *httpConn) SetProtocolVersion(v string) {
 func (c *httpConn) mcpHeaders(req *http.Request) string {
 	c.mu.Lock()
 	sid, v := c.sessionID, c.version
+	if sid != "" && (len(c.sidHeader) == 0 || c.sidHeader[0] != sid) {
+		c.sidHeader = []string{sid}
+	}
+	if v != "" && (len(c.versionHeader) == 0 || c.versionHeader[0] != v) {
+		c.versionHeader = []string{v}
+	}
+	sidH, vH := c.sidHeader, c.versionHeader
 	c.mu.Unlock()
 	if sid != "" {
-		req.Header.Set("Mcp-Session-Id", sid)
+		req.Header["Mcp-Session-Id"] = sidH
 	}
 	if v != "" {
-		req.Header.Set("MCP-Protocol-Version", v)
+		req.Header["Mcp-Protocol-Version"] = vH
 	}
 	return sid
 }
@@ -677,7 +749,7 @@ func (c *httpConn) Send(ctx context.Context, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header["Accept"] = c.fixed.acceptPOST
 	sid := c.mcpHeaders(req)
 	resp, release, err := c.do(ctx, req)
 	if err != nil {
@@ -861,7 +933,7 @@ func (c *httpConn) get(lastID string) (*http.Response, func(), int, error) {
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	req.Header.Set("Accept", "text/event-stream")
+	req.Header["Accept"] = c.fixed.acceptSSE
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
