@@ -1,3 +1,5 @@
+//go:build linux
+
 package sockio
 
 import (
@@ -44,7 +46,7 @@ func pair(t testing.TB) (a net.Conn, b net.Conn) {
 	return a, b
 }
 
-func direct(t testing.TB, c net.Conn) *Conn {
+func mustDirect(t testing.TB, c net.Conn) *Conn {
 	t.Helper()
 	sc, ok := c.(*Conn)
 	if runtime.GOOS == "linux" && !ok {
@@ -58,7 +60,7 @@ func direct(t testing.TB, c net.Conn) *Conn {
 
 func TestRoundTrip(t *testing.T) {
 	a, b := pair(t)
-	direct(t, a)
+	mustDirect(t, a)
 	if _, err := a.Write([]byte("ping")); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestRoundTrip(t *testing.T) {
 // socket full or empty and wait in the poller.
 func TestLarge(t *testing.T) {
 	a, b := pair(t)
-	direct(t, a)
+	mustDirect(t, a)
 	want := make([]byte, 8<<20)
 	for i := range want {
 		want[i] = byte(rand.IntN(256))
@@ -117,7 +119,7 @@ func TestLarge(t *testing.T) {
 
 func TestWritev(t *testing.T) {
 	a, b := pair(t)
-	sc := direct(t, a)
+	sc := mustDirect(t, a)
 	// Empty buffers, more buffers than one writev takes, and more bytes than the socket
 	// buffer holds.
 	var v [][]byte
@@ -154,7 +156,7 @@ func TestWritev(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Run("EOF", func(t *testing.T) {
 		a, b := pair(t)
-		direct(t, a)
+		mustDirect(t, a)
 		b.Close()
 		if _, err := a.Read(make([]byte, 8)); err != io.EOF {
 			t.Fatalf("read after the peer closed: %v, want io.EOF", err)
@@ -162,7 +164,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("deadline", func(t *testing.T) {
 		a, _ := pair(t)
-		direct(t, a)
+		mustDirect(t, a)
 		a.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		_, err := a.Read(make([]byte, 8))
 		var ne net.Error
@@ -177,7 +179,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("closed", func(t *testing.T) {
 		a, _ := pair(t)
-		direct(t, a)
+		mustDirect(t, a)
 		errc := make(chan error, 1)
 		go func() {
 			_, err := a.Read(make([]byte, 8))
@@ -194,7 +196,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("reset", func(t *testing.T) {
 		a, b := pair(t)
-		direct(t, a)
+		mustDirect(t, a)
 		b.(*net.TCPConn).SetLinger(0) // close sends RST
 		b.Close()
 		_, err := a.Read(make([]byte, 8))
@@ -209,7 +211,7 @@ func TestErrors(t *testing.T) {
 // with -race it checks that the shared per-direction state is guarded.
 func TestConcurrent(t *testing.T) {
 	a, b := pair(t)
-	direct(t, a)
+	mustDirect(t, a)
 	const n, size = 4, 64 << 10
 	go io.Copy(b, b) // echo
 	var wg sync.WaitGroup
@@ -273,7 +275,7 @@ func TestListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	direct(t, c)
+	mustDirect(t, c)
 	got, err := io.ReadAll(c)
 	if err != nil || string(got) != "hi" {
 		t.Fatalf("read %q, %v", got, err)

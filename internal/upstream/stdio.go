@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"gatehouse/internal/sockio"
 )
 
 // Stdio dials an upstream MCP server by starting it as a child process and speaking
@@ -95,7 +97,7 @@ func (s *Stdio) Dial(ctx context.Context, h Handler) (Conn, error) {
 	c := &stdioConn{
 		name:    s.Name,
 		cmd:     cmd,
-		stdin:   stdinW,
+		stdin:   sockio.WrapFile(stdinW), // writes and reads without the runtime's syscall bookkeeping
 		logger:  logger.With("upstream", s.Name, "pid", cmd.Process.Pid),
 		done:    make(chan struct{}),
 		exited:  make(chan struct{}),
@@ -103,7 +105,7 @@ func (s *Stdio) Dial(ctx context.Context, h Handler) (Conn, error) {
 		handler: h,
 	}
 	c.wg.Add(2)
-	go c.readStdout(stdoutR, max)
+	go c.readStdout(sockio.WrapFile(stdoutR), max)
 	go c.readStderr(stderrR)
 	go c.wait()
 	return c, nil
@@ -141,7 +143,7 @@ func (s *Stdio) lookPath() (string, error) {
 type stdioConn struct {
 	name    string
 	cmd     *exec.Cmd
-	stdin   *os.File
+	stdin   sockio.PipeFile
 	logger  *slog.Logger
 	handler Handler
 	grace   time.Duration
@@ -208,7 +210,7 @@ func (c *stdioConn) fail(err error) {
 	}
 }
 
-func (c *stdioConn) readStdout(r *os.File, max int) {
+func (c *stdioConn) readStdout(r io.ReadCloser, max int) {
 	defer c.wg.Done()
 	defer r.Close()
 	// One reader per child process: room for a large result in one piece.
