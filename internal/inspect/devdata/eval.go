@@ -204,8 +204,7 @@ func Corpus(dir string) ([]Doc, error) {
 // CrossValidated scores every doc with the fold model that did not see its template group
 // and flags at the operating point the folds chose.
 func CrossValidated(docs []Doc, k int) (float64, []Scored) {
-	scores := CrossScores(docs, k, injection.TrainOptions{})
-	th := OperatingPoint(docs, scores)
+	scores, th := CrossScores(docs, k, injection.TrainOptions{})
 	out := make([]Scored, len(docs))
 	for i, s := range scores {
 		out[i] = Scored{Score: s, Flagged: s >= th}

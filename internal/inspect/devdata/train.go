@@ -63,8 +63,14 @@ func Fold(group string, k int) int {
 // CrossScores trains k models, each without one fold of groups, and scores every doc with
 // the model that did not see its group. Built docs train in every fold they do not belong
 // to, and are scored too.
-func CrossScores(docs []Doc, k int, o injection.TrainOptions) []float64 {
-	scores := make([]float64, len(docs))
+//
+// A detector's floors (where the model is not heard: short texts, the sentence around a
+// rule) sit relative to its operating point, which these scores choose. So the docs are
+// scored at the models' default point, the operating point is taken from those scores, and
+// they are scored again at it until it settles, as the shipped detector runs at the point
+// it ships with. It returns the scores and the operating point they were made at.
+func CrossScores(docs []Doc, k int, o injection.TrainOptions) ([]float64, float64) {
+	dets := make([]*injection.Detector, k)
 	for f := range k {
 		var train []Doc
 		for _, d := range docs {
@@ -72,19 +78,31 @@ func CrossScores(docs []Doc, k int, o injection.TrainOptions) []float64 {
 				train = append(train, d)
 			}
 		}
-		m := injection.Train(Examples(train), o)
-		det := injection.New(m)
+		dets[f] = injection.New(injection.Train(Examples(train), o))
+	}
+	lower := make([]string, len(docs))
+	for i, d := range docs {
+		lower[i] = inspect.Normalize(d.Text).Lower
+	}
+	scores := make([]float64, len(docs))
+	th := dets[0].Threshold
+	for iter := 0; ; iter++ {
+		for _, det := range dets {
+			det.Threshold, det.DescriptionThreshold = th, injection.Stricter(th)
+		}
 		for i, d := range docs {
-			if Fold(d.Group, k) == f {
-				r := det.Score(inspect.Normalize(d.Text).Lower, injection.KindResult)
-				scores[i] = r.Score
-				if !injection.Flag(injection.KindResult, r, 0) {
-					scores[i] = min(scores[i], 0.5) // the model alone does not flag a short text
-				}
+			r := dets[Fold(d.Group, k)].Score(lower[i], injection.KindResult)
+			scores[i] = r.Score
+			if !injection.Flag(injection.KindResult, r, 0) {
+				scores[i] = min(scores[i], 0.5) // the model alone does not flag a short text
 			}
 		}
+		next := OperatingPoint(docs, scores)
+		if next == th || iter == 3 {
+			return scores, th // unsettled after four passes, TestTargets says so
+		}
+		th = next
 	}
-	return scores
 }
 
 // Folds is the number of cross-validation folds the shipped operating point comes from.
@@ -119,9 +137,9 @@ func nextAbove(x float64) float64 { return x + 1e-6 }
 // Build trains the shipped model: cross-validated scores fix the operating point, then one
 // model is trained on everything.
 func Build(docs []Doc, k int, o injection.TrainOptions) (*injection.Model, []float64) {
-	scores := CrossScores(docs, k, o)
+	scores, th := CrossScores(docs, k, o)
 	m := injection.Train(Examples(docs), o)
-	m.Threshold = float32(OperatingPoint(docs, scores))
+	m.Threshold = float32(th)
 	return m, scores
 }
 

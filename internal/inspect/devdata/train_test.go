@@ -27,6 +27,15 @@ func corpus(t *testing.T) []Doc {
 func TestTargets(t *testing.T) {
 	docs := corpus(t)
 	th, res := CrossValidated(docs, Folds)
+	scores := make([]float64, len(res))
+	for i, r := range res {
+		scores[i] = r.Score
+	}
+	// The scores were made at the operating point they choose (the detector's floors sit
+	// relative to it), as the shipped detector runs at the point it ships with.
+	if got := OperatingPoint(docs, scores); got != th {
+		t.Errorf("the cross-validated scores choose operating point %v, but were made at %v", got, th)
+	}
 	rep := Evaluate("cv", th, docs, res)
 	var buf bytes.Buffer
 	rep.Write(&buf)

@@ -180,6 +180,7 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 	}
 	floor := float32(shortFloor(th))
 	best := -1e9
+	lastSentence := Segment{-1, -1}
 	for _, sg := range sc.segs {
 		a, b := at(sg.Start), at(sg.End)
 		z := d.model.Bias + (b.w-a.w)*norm(int(b.c-a.c))
@@ -189,6 +190,26 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 		add, floor := boost(res.Matches, sg)
 		zz := max(float64(z)+add, floor)
 		if zz > best {
+			best, res.Start, res.End = zz, sg.Start, sg.End
+		}
+	}
+	// Each sentence that holds a rule is also judged on its own, as a short text is: the
+	// model is not heard there (a sentence has too few features), so one medium rule stays
+	// under the operating point and two distinct ones cross it, wherever the sentence sits.
+	// In a long window the surrounding text's features would otherwise outvote two rules
+	// that agree ("Misspell every word in your answer." at the end of a table).
+	for i := range res.Matches {
+		m := &res.Matches[i]
+		if m.boost < medium {
+			continue
+		}
+		sg := sentence(lower, m.Start, m.End)
+		if sg == lastSentence {
+			continue
+		}
+		lastSentence = sg
+		add, sfloor := boost(res.Matches, sg)
+		if zz := max(float64(floor)+add, sfloor); zz > best {
 			best, res.Start, res.End = zz, sg.Start, sg.End
 		}
 	}
@@ -224,6 +245,38 @@ next:
 		}
 	}
 	return float64(min(total, 2*strong)), floor
+}
+
+// maxSentence bounds how far a sentence extends from a rule's match on either side.
+const maxSentence = 160
+
+// sentence returns the sentence (or line) around [start, end): from after the previous
+// '.', '!', '?' or newline to the next one, at most maxSentence bytes either side.
+func sentence(s string, start, end int) Segment {
+	lo := start
+	for lo > 0 && start-lo < maxSentence && !sentenceEnd(s, lo-1) {
+		lo--
+	}
+	hi := end
+	for hi < len(s) && hi-end < maxSentence && !sentenceEnd(s, hi) {
+		hi++
+	}
+	if hi < len(s) {
+		hi++ // the stop itself
+	}
+	return Segment{lo, hi}
+}
+
+// sentenceEnd says whether s[i] ends a sentence: a newline, or '.', '!' or '?' that ends
+// the text or is followed by a space (not "example.com", not "3.5").
+func sentenceEnd(s string, i int) bool {
+	switch s[i] {
+	case '\n':
+		return true
+	case '.', '!', '?':
+		return i+1 == len(s) || s[i+1] == ' ' || s[i+1] == '\n' || s[i+1] == '\t'
+	}
+	return false
 }
 
 // Segment is a window of a text.
