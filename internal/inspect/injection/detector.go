@@ -218,31 +218,37 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 	return res
 }
 
-// boost adds the strength of each rule (once per name) that fired inside the segment. A
+// boost adds the strength of each rule that fired inside the segment, once per name (the
+// strongest of that name's matches: a name's weak form does not hide its medium one). A
 // strong rule is enough on its own: the caller's logit will not stay under it.
 func boost(ms []Match, sg Segment) (add, floor float64) {
 	var total float32
 	floor = math.Inf(-1)
 	var seen [8]string
+	var best [8]float32
 	n := 0
 next:
 	for _, m := range ms {
 		if m.Start >= sg.End || m.End <= sg.Start {
 			continue
 		}
-		for _, s := range seen[:n] {
+		if m.boost >= strong {
+			floor = strong
+		}
+		for i, s := range seen[:n] {
 			if s == m.Rule {
+				if m.boost > best[i] {
+					total += m.boost - best[i]
+					best[i] = m.boost
+				}
 				continue next
 			}
 		}
 		if n < len(seen) {
-			seen[n] = m.Rule
+			seen[n], best[n] = m.Rule, m.boost
 			n++
 		}
 		total += m.boost
-		if m.boost >= strong {
-			floor = strong
-		}
 	}
 	return float64(min(total, 2*strong)), floor
 }
