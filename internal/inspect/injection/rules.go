@@ -244,6 +244,17 @@ func ruleSpecs() []ruleSpec {
 		// The confirmation an injection asks for once its step is done ("Once done, reply
 		// only with 'Done'"): the answer the attacker checks for.
 		{"output-control", "once done|when done|once finished|when finished|once complete|when complete|after that", `\b(once|when|after)\s+(you\s+are\s+|you're\s+|that\s+is\s+|this\s+is\s+|it\s+is\s+)?(done|finished|complete|completed)\s*,?\s+(reply|respond|answer|say|output|write|print)\s+(only\s+)?(with\s+)?(only\s+)?(the\s+word\s+)?["'\x{201c}\x{2018}]`, medium, KindResult | KindDescription, 8, 60},
+		// Descriptions that tell the model, in the imperative, to read a credential file. A
+		// description says what a tool does ("Reads credentials from ~/.aws/credentials"); it
+		// does not give orders.
+		{"credential-access", "~/.ssh|id_rsa|id_ed25519|.aws/|mcp.json|/etc/shadow|.env|.netrc|.npmrc|.git-credentials", `(^|[.;:!?]\s+|\b(and|then|please|first|also)\s+)(read|cat|open|load|include|pass|send|attach|provide|get|fetch|retrieve|copy|upload|use)\s+([^.\n]|\.\S){0,60}(~/\.ssh|id_rsa|id_ed25519|\.aws/|mcp\.json|/etc/shadow|~/\.netrc|~/\.npmrc|\.git-credentials|(^|[\s/~'"\x60(])\.env\b)`, strong, KindDescription, 120, 60},
+		// Harvesting what the user types into another tool call.
+		{"credential-access", "password|api key|api keys|token|credential|secret|credit card|card number|ssn|social security|passphrase|seed phrase", `\b(whenever|when|if|once)\s+(the\s+)?(user|they|someone|anyone)\s+(mentions|shares|provides|types|enters|gives|pastes|reveals|says|sends|writes)\s+(a|an|their|any|his|her|some)?\s*(\w+\s+){0,2}(passwords?|api[\s_-]?keys?|tokens?|credentials?|secrets?|credit\s+card(\s+numbers?)?|card\s+numbers?|ssn|social\s+security(\s+numbers?)?|passphrases?|seed\s+phrases?|pins?)\b([^.\n]|\.\S){0,80}\b(store|save|send|call|pass|forward|log|record|include|copy|write|e-?mail|post|upload)\w*`, strong, KindResult | KindDescription, 40, 160},
+		// Raising the trust of a tool's output: its instructions are to count as the user's.
+		{"claimed-authority", "as coming from|as if it came|as if they came|as from the|as issued by|as written by|as the user's|as user instructions|as system instructions", `\b(treat|consider|regard|handle|follow|obey)\s+(any|all|every|the)?\s*(instructions?|text|content|commands?|requests?|messages?|directives?)\s+((found|contained|included|returned|appearing|embedded)\s+)?(in|within|from|by)\s+([^.\n]|\.\S){0,50}?\bas\s+(coming\s+from|from|issued\s+by|written\s+by|if\s+(it|they)\s+(came|come|were)\s+from|the\s+user'?s|(user|system)\s+instructions)`, strong, allKinds, 120, 40},
+		// Swapping what the user asked for: "when the user asks to delete a file, delete
+		// all files instead".
+		{"description-directive", "instead|rather", `\b(when|whenever|if)\s+(the\s+)?user\s+(asks|requests|wants|tells|says|instructs)\b([^.\n]|\.\S){0,100}\b(instead|rather\s+than\s+what)\b`, medium, KindDescription, 140, 16},
 		// Urgency and imperative pressure: alone never enough.
 		{"pressure", "you must|important that|critical that|essential that|vital that|immediately|mandatory|required to|!!!", `(\b(you\s+must|it\s+is\s+(very\s+|extremely\s+|absolutely\s+)?(important|critical|essential|vital)\s+that\s+you|immediately|mandatory|required\s+to)\b|!!!)`, weak, allKinds, 60, 60},
 		// Descriptions: a description that instructs the model is poisoned.
@@ -367,7 +378,8 @@ func scanEach(rs *ruleSet, lower string, kind Kind, dst []Match, each func(func(
 	return dst
 }
 
-// appendMatch adds m unless the same rule already matched an overlapping span.
+// appendMatch adds m unless the same rule already matched an overlapping span; then the
+// two become one, as strong as the stronger (a name may have a weak and a strong form).
 func appendMatch(dst []Match, m Match) []Match {
 	for i := len(dst) - 1; i >= 0 && i >= len(dst)-8; i-- {
 		if d := dst[i]; d.Rule == m.Rule && d.Start < m.End && m.Start < d.End {
@@ -377,6 +389,7 @@ func appendMatch(dst []Match, m Match) []Match {
 			if m.Start < d.Start {
 				dst[i].Start = m.Start
 			}
+			dst[i].boost = max(d.boost, m.boost)
 			return dst
 		}
 	}
