@@ -32,9 +32,9 @@ const (
 // rule is one gitleaks rule in the form the scanner runs it.
 type rule struct {
 	id          string
-	re          *regexp.Regexp
-	secretGroup int     // 0: the first non-empty capture group, if the regex has any
-	entropy     float64 // the secret's Shannon entropy must exceed this (0: no check)
+	whole       *lazyRegexp // the rule's regex; compiled when first run (see loadRules)
+	secretGroup int         // 0: the first non-empty capture group, if the regex has any
+	entropy     float64     // the secret's Shannon entropy must exceed this (0: no check)
 	keywords    []string
 	allow       []*allowlist // the config's global allowlists, then the rule's own
 	generic     bool         // a catch-all rule: loses to a specific rule on the same text
@@ -47,6 +47,23 @@ type rule struct {
 	// searchAssignment they are the tail, whose groups are the rule's.
 	anchored *lazyAnchored
 	assign   *assignment
+}
+
+// lazyRegexp compiles a rule's own regex on first use. Only a whole-text search runs it;
+// the others run the anchored forms, and holding some 200 compiled programs that are never
+// run was megabytes of a gateway's resident memory.
+type lazyRegexp struct {
+	src  string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+func (l *lazyRegexp) get() *regexp.Regexp {
+	l.once.Do(func() {
+		// src compiled at load (see loadRules), so it compiles now.
+		l.re = regexp.MustCompile(l.src)
+	})
+	return l.re
 }
 
 // lazyAnchored compiles a rule's anchored regexes on first use: most rules never see their
@@ -148,7 +165,7 @@ func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
 		}
 		rl := rule{
 			id:          id,
-			re:          re,
+			whole:       &lazyRegexp{src: re.String()},
 			secretGroup: r.SecretGroup,
 			entropy:     r.Entropy,
 			keywords:    r.Keywords,
@@ -165,6 +182,9 @@ func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
 		if err := rl.plan(); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", id, err)
 		}
+		if rl.how == searchWhole {
+			rl.whole.once.Do(func() { rl.whole.re = re }) // runs on every text: keep it
+		}
 		rules = append(rules, rl)
 	}
 	return rules, nil
@@ -172,7 +192,7 @@ func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
 
 // plan picks the cheapest search the rule's regex allows.
 func (r *rule) plan() error {
-	tree, err := syntax.Parse(r.re.String(), syntax.Perl)
+	tree, err := syntax.Parse(r.whole.src, syntax.Perl)
 	if err != nil {
 		return err
 	}
@@ -188,10 +208,10 @@ func (r *rule) plan() error {
 		body = `(?:` + a.tail.String() + `)`
 	case off == 0:
 		r.reach, r.how = off, searchAt
-		body = `(` + r.re.String() + `)`
+		body = `(` + r.whole.src + `)`
 	default:
 		r.reach, r.how = off, searchBefore
-		body = fmt.Sprintf(`(?s:.){0,%d}?(%s)`, off, r.re.String())
+		body = fmt.Sprintf(`(?s:.){0,%d}?(%s)`, off, r.whole.src)
 	}
 	// Compiled here once to find errors at load; kept only when first used.
 	if _, err := anchored(body); err != nil {
