@@ -46,6 +46,10 @@ type fakeServer struct {
 	// dialGate, if set, holds every Dial until it is closed (a slow-starting server).
 	dialGate chan struct{}
 
+	// garbageDials: that many Dials deliver an invalid message to the handler before they
+	// return (a child that prints garbage as it starts, read before Dial is done).
+	garbageDials atomic.Int32
+
 	mu      sync.Mutex
 	conns   []*fakeConn
 	dialErr error
@@ -91,6 +95,9 @@ func (f *fakeServer) Dial(ctx context.Context, h upstream.Handler) (upstream.Con
 	f.mu.Unlock()
 	if ch != nil {
 		ch <- c
+	}
+	if f.garbageDials.Add(-1) >= 0 {
+		h([]byte("this is not JSON-RPC"), nil)
 	}
 	return c, nil
 }

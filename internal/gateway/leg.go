@@ -36,6 +36,8 @@ type leg struct {
 	mu      sync.Mutex
 	pending map[int64]*call
 	closed  bool
+	// brokenEarly: the upstream wrote an invalid message before dial had set conn.
+	brokenEarly bool
 
 	// Set once by initialize, read-only after.
 	protocolVersion string
@@ -78,7 +80,15 @@ func (l *leg) dial(ctx context.Context, initParams []byte) error {
 	if err != nil {
 		return err
 	}
+	// The reader runs from inside Dial: receive may see a message before l.conn is set.
+	l.mu.Lock()
 	l.conn = conn
+	broken := l.brokenEarly
+	l.mu.Unlock()
+	if broken {
+		conn.Close()
+		return errors.New("the upstream wrote an invalid JSON-RPC message before initialize")
+	}
 	go func() {
 		<-conn.Done()
 		l.fail(conn.Err())
@@ -290,8 +300,16 @@ func (l *leg) receive(raw []byte, related []byte) {
 	if err != nil {
 		// An upstream that breaks the protocol cannot be trusted with the rest of the stream.
 		l.logger.Error("upstream wrote an invalid JSON-RPC message; closing the connection", "err", err, "bytes", len(raw))
-		// Not inline: Close waits for the reader that is running this handler.
-		go l.conn.Close()
+		l.mu.Lock()
+		conn := l.conn
+		if conn == nil {
+			l.brokenEarly = true // dial closes it once Dial returns
+		}
+		l.mu.Unlock()
+		if conn != nil {
+			// Not inline: Close waits for the reader that is running this handler.
+			go conn.Close()
+		}
 		return
 	}
 	switch m.Kind {
