@@ -73,12 +73,6 @@ func namesIntent(ms []Match, sg Segment) bool {
 	return false
 }
 
-// modelOnlyMargin lowers, in logits, the score of a window in which no rule fired: the
-// model alone flags only what it is surer of. Documentation (the Go SDK's server guide, say)
-// is prose full of instructions about tools, which the model alone scores near the
-// operating point; text that carries an attack nearly always trips a rule too.
-const modelOnlyMargin = 0.5
-
 // minModelOnly is the shortest segment the model alone may flag, in bytes.
 const minModelOnly = 200
 
@@ -195,9 +189,6 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 		}
 		add, floor := boost(res.Matches, sg)
 		zz := max(float64(z)+add, floor)
-		if add == 0 && math.IsInf(floor, -1) {
-			zz -= modelOnlyMargin // no rule in this window: the model alone must be surer
-		}
 		if zz > best {
 			best, res.Start, res.End = zz, sg.Start, sg.End
 		}
