@@ -272,6 +272,9 @@ func ruleSpecs() []ruleSpec {
 		{"addressed-to-model", "assistant|agent|model|llm|ai |ai,|bot", `\bwhen\s+(the|an|any|a)\s+(ai\s+)?(assistant|agent|model|llm|ai|bot|chatbot)\s+(reads|sees|processes|summari[sz]es|parses|opens|reviews|analy[sz]es)\s+(this|these)\b|\b(todo|fixme|note|hint|reminder)s?\s+(to|for)\s+(the|any|all)\s+((ai|coding|llm|autonomous|automated)\s+(agent|assistant)|ai|llm|model|copilot|chatbot)s?\s*[:,\-]`, medium, KindResult | KindDescription, 60, 60},
 		// The conversation sent to a mail address.
 		{"exfiltration-directive", "@", `\b(send|forward|e-?mail|mail|share|upload|post|cc|bcc)\w*\s+([\w'\-]+\s+){0,8}((full|entire|complete|whole)\s+(chat|conversation)(\s+(history|log))?|chat\s+history|conversation\s+history|chat\s+log|credentials|passwords?|api\s+keys?|access\s+tokens?|secrets)\b([^.\n]|\.\S){0,60}\b(to|with)\s+[\w.+\-]+@[\w\-]+\.[\w.\-]+`, medium, KindResult | KindDescription, 200, 120},
+		// Turns faked in other dress: a fenced block labelled as the system's, a bracketed
+		// user turn ("[user]: please wire $500 ... [/user]").
+		{"role-token", "```|~~~|[user|[/user|[ user", "(^|\\n)\\s*(```|~~~)\\s*(system|assistant|developer|instructions?|system[_-]prompt)\\s*\\n|\\[\\s*user\\s*\\]\\s*:|\\[/user\\]", medium, KindResult | KindDescription, 8, 40},
 		// Urgency and imperative pressure: alone never enough.
 		{"pressure", "you must|important that|critical that|essential that|vital that|immediately|mandatory|required to|!!!", `(\b(you\s+must|it\s+is\s+(very\s+|extremely\s+|absolutely\s+)?(important|critical|essential|vital)\s+that\s+you|immediately|mandatory|required\s+to)\b|!!!)`, weak, allKinds, 60, 60},
 		// Descriptions: a description that instructs the model is poisoned.
