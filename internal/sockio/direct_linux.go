@@ -21,20 +21,19 @@ type direct struct {
 	rerr   syscall.Errno
 	readFn func(fd uintptr) bool
 
-	wmu     sync.Mutex
-	wbuf    []byte
-	wvec    [][]byte
-	iov     []syscall.Iovec
-	wn      int
-	werr    syscall.Errno
-	writeFn func(fd uintptr) bool
-	vecFn   func(fd uintptr) bool
+	// The write in progress, under wmu: a single Write is a writev of one (one).
+	wmu   sync.Mutex
+	one   [1][]byte
+	wvec  [][]byte
+	iov   []syscall.Iovec
+	wn    int
+	werr  syscall.Errno
+	vecFn func(fd uintptr) bool
 }
 
 func (d *direct) init(rc syscall.RawConn) {
 	d.rc = rc
 	d.readFn = d.doRead
-	d.writeFn = d.doWrite
 	d.vecFn = d.doWritev
 }
 
@@ -63,32 +62,15 @@ func (d *direct) read(p []byte) (int, syscall.Errno, error) {
 	return d.rn, d.rerr, err
 }
 
-func (d *direct) doWrite(fd uintptr) bool {
-	for len(d.wbuf) > 0 {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(d.wbuf))), uintptr(len(d.wbuf)))
-		switch e {
-		case 0:
-			d.wn += int(n)
-			d.wbuf = d.wbuf[n:]
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false // the poller parks the goroutine until there is room
-		default:
-			d.werr = e
-			return true
-		}
-	}
-	return true
-}
-
-// write writes all of p, or fails: the bytes written and the error or errno.
+// write writes all of p, or fails: the bytes written and the error or errno. It is writev
+// with one buffer, so that one loop handles partial writes and waits.
 func (d *direct) write(p []byte) (int, syscall.Errno, error) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
-	d.wbuf, d.wn, d.werr = p, 0, 0
-	err := d.rc.Write(d.writeFn)
-	d.wbuf = nil
-	return d.wn, d.werr, err
+	d.one[0] = p
+	n, errno, err := d.writevLocked(d.one[:])
+	d.one[0] = nil
+	return n, errno, err
 }
 
 // maxIov bounds the buffers one writev is given (the kernel's limit is 1024).
@@ -143,6 +125,10 @@ func (d *direct) consume(n int) {
 func (d *direct) writev(v [][]byte) (int, syscall.Errno, error) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
+	return d.writevLocked(v)
+}
+
+func (d *direct) writevLocked(v [][]byte) (int, syscall.Errno, error) {
 	d.wvec, d.wn, d.werr = v, 0, 0
 	err := d.rc.Write(d.vecFn)
 	d.wvec = nil
