@@ -32,10 +32,9 @@ const (
 // rule is one gitleaks rule in the form the scanner runs it.
 type rule struct {
 	id          string
-	src         string                // the rule's regex
-	whole       func() *regexp.Regexp // src compiled, on first use (see loadRules)
-	secretGroup int                   // 0: the first non-empty capture group, if the regex has any
-	entropy     float64               // the secret's Shannon entropy must exceed this (0: no check)
+	whole       *lazyRegexp // the rule's regex; compiled when first run (see loadRules)
+	secretGroup int         // 0: the first non-empty capture group, if the regex has any
+	entropy     float64     // the secret's Shannon entropy must exceed this (0: no check)
 	keywords    []string
 	allow       []*allowlist // the config's global allowlists, then the rule's own
 	generic     bool         // a catch-all rule: loses to a specific rule on the same text
@@ -45,12 +44,43 @@ type rule struct {
 	// anchored[0] is the regex searched for at the start of the text, anchored[1] the same
 	// after one rune, so that a search that begins one rune early sees that rune as the
 	// context of \b. For searchAt and searchBefore the rule's regex is group 1; for
-	// searchAssignment they are the tail, whose groups are the rule's. They are compiled on
-	// first use: most rules never see their keyword in a gateway's traffic, and the compiled
-	// programs of some 200 rules, three each, would otherwise hold tens of MiB for nothing.
-	// (The body compiled at load, in plan, so it compiles now.)
-	anchored func() [2]*regexp.Regexp
+	// searchAssignment they are the tail, whose groups are the rule's.
+	anchored *lazyAnchored
 	assign   *assignment
+}
+
+// lazyRegexp compiles a rule's own regex on first use. Only a whole-text search runs it;
+// the others run the anchored forms, and holding some 200 compiled programs that are never
+// run was megabytes of a gateway's resident memory.
+type lazyRegexp struct {
+	src  string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+func (l *lazyRegexp) get() *regexp.Regexp {
+	l.once.Do(func() {
+		// src compiled at load (see loadRules), so it compiles now.
+		l.re = regexp.MustCompile(l.src)
+	})
+	return l.re
+}
+
+// lazyAnchored compiles a rule's anchored regexes on first use: most rules never see their
+// keyword in a gateway's traffic, and the compiled programs of some 200 rules, three each,
+// would otherwise hold tens of MiB for nothing.
+type lazyAnchored struct {
+	body string
+	once sync.Once
+	re   [2]*regexp.Regexp
+}
+
+func (l *lazyAnchored) get() [2]*regexp.Regexp {
+	l.once.Do(func() {
+		// The body compiled at load (see plan), so it compiles now.
+		l.re, _ = anchored(l.body)
+	})
+	return l.re
 }
 
 // RuleIDs lists the ids Options.Disable may name: gitleaks' default rules and
@@ -135,7 +165,7 @@ func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
 		}
 		rl := rule{
 			id:          id,
-			src:         re.String(),
+			whole:       &lazyRegexp{src: re.String()},
 			secretGroup: r.SecretGroup,
 			entropy:     r.Entropy,
 			keywords:    r.Keywords,
@@ -152,13 +182,8 @@ func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
 		if err := rl.plan(); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", id, err)
 		}
-		// Only a whole-text search runs the rule's own regex: the others run the anchored
-		// forms, and holding some 200 compiled programs never run was megabytes of a
-		// gateway's resident memory. A whole-text rule runs on every text: keep it.
-		src := rl.src
-		rl.whole = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(src) })
 		if rl.how == searchWhole {
-			rl.whole = func() *regexp.Regexp { return re }
+			rl.whole.once.Do(func() { rl.whole.re = re }) // runs on every text: keep it
 		}
 		rules = append(rules, rl)
 	}
@@ -167,7 +192,7 @@ func loadRules(cfg config.Config, disable map[string]bool) ([]rule, error) {
 
 // plan picks the cheapest search the rule's regex allows.
 func (r *rule) plan() error {
-	tree, err := syntax.Parse(r.src, syntax.Perl)
+	tree, err := syntax.Parse(r.whole.src, syntax.Perl)
 	if err != nil {
 		return err
 	}
@@ -183,19 +208,16 @@ func (r *rule) plan() error {
 		body = `(?:` + a.tail.String() + `)`
 	case off == 0:
 		r.reach, r.how = off, searchAt
-		body = `(` + r.src + `)`
+		body = `(` + r.whole.src + `)`
 	default:
 		r.reach, r.how = off, searchBefore
-		body = fmt.Sprintf(`(?s:.){0,%d}?(%s)`, off, r.src)
+		body = fmt.Sprintf(`(?s:.){0,%d}?(%s)`, off, r.whole.src)
 	}
 	// Compiled here once to find errors at load; kept only when first used.
 	if _, err := anchored(body); err != nil {
 		return err
 	}
-	r.anchored = sync.OnceValue(func() [2]*regexp.Regexp {
-		re, _ := anchored(body)
-		return re
-	})
+	r.anchored = &lazyAnchored{body: body}
 	return nil
 }
 
@@ -211,7 +233,7 @@ func anchored(body string) (re [2]*regexp.Regexp, err error) {
 // find returns the submatch indices of the anchored regex searched at offset at in text
 // (group 0 starting at or after at), shifted to be offsets in text, or nil.
 func (r *rule) find(text string, at int) []int {
-	re := r.anchored()
+	re := r.anchored.get()
 	if at == 0 {
 		return re[0].FindStringSubmatchIndex(text)
 	}

@@ -215,7 +215,7 @@ func TestSearchStrategies(t *testing.T) {
 		strings.Repeat("a", 48), strings.Repeat("b_", 25), strings.Repeat("c", 51), strings.Repeat("é", 49)}
 	for i := range d.rules {
 		r := &d.rules[i]
-		tree, err := syntax.Parse(r.src, syntax.Perl)
+		tree, err := syntax.Parse(r.whole.src, syntax.Perl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,7 +346,7 @@ func TestAllowlists(t *testing.T) {
 				samples = append(samples, "x9"+w+"Q")
 			}
 		}
-		tree, err := syntax.Parse(r.src, syntax.Perl)
+		tree, err := syntax.Parse(r.whole.src, syntax.Perl)
 		if err != nil {
 			t.Fatal(err)
 		}
