@@ -307,14 +307,12 @@ func (b *base) newRequest(hdrCtx, reqCtx context.Context, method, target string,
 		Header:     make(http.Header, 6),
 		Host:       strings.TrimSuffix(u.Host, ":"), // an empty port, as NewRequest does
 	}
-	if body != nil {
-		r.Body = http1.NewBytesBody(body)
-		r.ContentLength = int64(len(body))
+	switch {
+	case len(body) > 0:
+		r.Body, r.ContentLength = http1.NewBytesBody(body), int64(len(body))
 		r.GetBody = func() (io.ReadCloser, error) { return http1.NewBytesBody(body), nil }
-		if len(body) == 0 {
-			r.Body, r.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
-		}
-		r.Header["Content-Type"] = b.fixed.contentType
+	case body != nil:
+		r.Body, r.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
 	req := r.WithContext(reqCtx)
 	if b.headers != nil {
@@ -325,9 +323,9 @@ func (b *base) newRequest(hdrCtx, reqCtx context.Context, method, target string,
 		for k, vs := range h {
 			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 		}
-		if body != nil {
-			req.Header["Content-Type"] = b.fixed.contentType
-		}
+	}
+	if body != nil {
+		req.Header["Content-Type"] = b.fixed.contentType // after the configured ones: it wins
 	}
 	return req, nil
 }

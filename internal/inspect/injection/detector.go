@@ -178,14 +178,14 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 	if kind == KindDescription {
 		th = d.DescriptionThreshold
 	}
-	floor := float32(shortFloor(th))
+	shortZ := float32(shortFloor(th)) // the lowest logit of a short segment or a sentence
 	best := -1e9
 	lastSentence := Segment{-1, -1}
 	for _, sg := range sc.segs {
 		a, b := at(sg.Start), at(sg.End)
 		z := d.model.Bias + (b.w-a.w)*norm(int(b.c-a.c))
 		if sg.End-sg.Start < minModelOnly {
-			z = max(z, floor)
+			z = max(z, shortZ)
 		}
 		add, floor := boost(res.Matches, sg)
 		zz := max(float64(z)+add, floor)
@@ -209,7 +209,7 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 		}
 		lastSentence = sg
 		add, sfloor := boost(res.Matches, sg)
-		if zz := max(float64(floor)+add, sfloor); zz > best {
+		if zz := max(float64(shortZ)+add, sfloor); zz > best {
 			best, res.Start, res.End = zz, sg.Start, sg.End
 		}
 	}
