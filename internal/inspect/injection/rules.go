@@ -195,6 +195,14 @@ func ruleSpecs() []ruleSpec {
 		// block into your implementation". Programming answers say "add the following code to
 		// your settings.py" too, so the model must agree.
 		{"output-manipulation", "following code|subsequent code|below code|this code|following snippet|following script", `\b(include|incorporate|embed|integrat|add|insert|introduc|utili[sz]|employ|use|inject|put|place|append)\w*\s+(the\s+)?(following|subsequent|below|this)\s+(code|snippet|script)(\s+(snippet|block|section|excerpt|segment|fragment))?\b[^.\n]{0,60}?\b(in|into|within|to)\s+your\s+(\w+\s+)?(implementation|solution|elucidation|answer|response|reply|explanation|algorithm|codebase|program|code)\b|\b(following|subsequent|below)\s+code\s+(snippet|block|section|excerpt|segment|fragment)\b[^.\n]{0,80}?\byour\s+(\w+\s+)?(implementation|solution|elucidation|answer|response|explanation|algorithm|codebase|program|code)\b|\byour\s+(\w+\s+)?(implementation|solution|elucidation|algorithm|codebase|program|code)\b[^.\n]{0,60}?\b(following|subsequent|below)\s+code\s+(snippet|block|section|excerpt|segment|fragment)\b`, medium, KindResult, 40, 120},
+		// Code handed to the reader to take in ("Seamlessly meld the following code snippet into
+		// your solution") whose body does what no programming answer needs: collects the
+		// system's identity, cookies or keys and sends them away, destroys or cripples the
+		// system, or downloads and runs a program. The phrase alone is a programming answer's
+		// too, and such code alone a security article's; together they are an attack. Code
+		// that only reports metrics or devices somewhere is what monitoring agents do: medium.
+		{"code-injection", codeLeadKeywords, codeLead + "(" + codeHarmful + ")", strong, KindResult | KindDescription, 8, 1000},
+		{"code-injection", codeLeadKeywords, codeLead + "(" + codeInventory + ")", medium, KindResult | KindDescription, 8, 1000},
 		// Asking for the hidden configuration or rules.
 		{"prompt-leak", "configuration|config|rules|guidelines|settings", `\b(reveal|print|show|repeat|output|display|leak|disclose|share|dump)\w*\s+(me\s+|us\s+)?(all\s+of\s+)?(your|the)\s+(hidden|secret|internal|confidential|system)\s+(configuration|config|rules|guidelines|settings)\b`, medium, allKinds, 80, 16},
 		// A tool named in call syntax after an imperative: "call wire_transfer(to=...)".
@@ -302,6 +310,26 @@ func ruleSpecs() []ruleSpec {
 		{"sidenote", "sidenote side note", `\b(side\s*note|p\.?s\.?)\s*[:\-]`, weak, KindDescription, 8, 24},
 	}
 }
+
+// The parts of the code-injection rules (lowercased text).
+const (
+	codeLeadKeywords = "following code|subsequent code|below code|provided code|given code|next code|this code|following snippet|subsequent snippet|below snippet|following script|subsequent script|following python|following bash|following shell"
+	// "the following code block:" and the fenced block after it, up to the payload.
+	codeLead = `\b(following|subsequent|below|provided|given|next|this)\s+((python|bash|shell|javascript|js)\s+)?(code|snippet|script)(\s+(snippet|block|section|excerpt|segment|fragment|sample|piece|part|portion|chunk))?\b[^\x60\n]{0,160}\n?\s*\x60\x60\x60[\s\S]{0,700}?`
+	// What the system is and holds: identity variables, cookies, keys, keystrokes, screens.
+	codeSecrets = `(os\.environ(\s*[\)\},]|\.(items|copy)\s*\(|\[["'](path|home|user|username|userprofile|temp|tmp|lang|shell|pwd|hostname|computername|logname|appdata)["']\])|getenv\s*\(\s*["'](path|home|user|username|userprofile|temp|tmp|lang|shell|hostname|computername)["']|platform\.(uname|node)\s*\(|getpass\.getuser|cookies\.(txt|pkl|sqlite|json)|cookiejar|\.ssh/|id_rsa|/etc/(passwd|shadow)|keychain|login\s+data|wallet\.dat|pyperclip|pynput|keyboard\.(on_press|hook|read_key|record)|imagegrab|pyautogui\.screenshot|videocapture\s*\(\s*0|\bsniff\s*\(|contacts\.csv|/trash/|\.bash_history)`
+	// What sends data away.
+	codeSend    = `(requests\.(post|put|patch)|\.send(all|to)?\s*\(|smtplib|sendmail|storbinary|publish\.single|urlopen|http\.client|ftplib|paramiko|\bscp\b|webhook|upload|\bcookies\s*=)`
+	codeHarmful = codeSecrets + `[\s\S]{0,400}?` + codeSend + `|` + codeSend + `[\s\S]{0,200}?` + codeSecrets +
+		// Destroying or crippling the system: wiping the disk or system directories, stopping
+		// the firewall, a fork bomb, a reboot planted at start-up.
+		`|\brm\s+-(rf|fr)\s+(/\s|/\*|/["']|~/?\s|~/?["']|--no-preserve-root|/(usr|lib|etc|bin|boot|var|home|sbin)/?["'\s])|\bdd\s+if=/dev/(zero|random|urandom)\s+of=/dev/(sda|hda|vda|xvda|nvme0n1)\b|\bos\.(remove|unlink)\s*\(\s*["']/(lib|usr|etc|bin|boot|sbin)\b|\bshutil\.rmtree\s*\(\s*["'](/|~|c:)["']|\bsystemctl\s+(stop|disable|mask)\s+(critical|firewalld|ufw|auditd|apparmor|clamav|\w*antivirus|\w*defender)|(reboot|shutdown|halt)[^\n]{0,40}>>\s*\S*rc\.local|\bwhile\s+(true|1)\s*:\s*\n?\s*os\.fork\s*\(|:\(\)\s*\{\s*:\s*\|\s*:\s*&|\bchmod\s+(-r\s+)?777\s+/["'\s]|\biptables\s+(-p|--policy)\s+(input|output)\s+drop` +
+		// Running fetched code, reverse shells, mining, encrypting files for ransom, and code
+		// that names itself for what it is.
+		`|\b(exec|eval)\s*\(\s*(open|requests|urllib|base64|compile|__import__|r\.|response)|\bbash\s+-i\s+>&\s*/dev/tcp/|\bnc\s+(-\w+\s+)*-e\s+/bin/(ba)?sh|\bos\.dup2\s*\([\s\S]{0,200}?/bin/(ba)?sh|\b(xmrig|cryptonight|stratum\+tcp|cryptomine|monero|coinhive)\b|\bminer_url\b|\b(fernet|aes\.new)\b[\s\S]{0,400}?\b(os\.walk|glob|listdir)|\bransom|\b(exploit|backdoor|malware|trojan|rootkit|keylogger|ransomware|botnet|reverse_shell)\w*\.(py|sh|exe|bin|ps1)\b`
+	// Inventory of the machine (memory, devices, drivers) sent somewhere.
+	codeInventory = `(psutil\.|usb\.core|driverquery|net_if_addrs|disk_partitions|query_devices|platform\.\w+\s*\()[\s\S]{0,400}?` + codeSend + `|` + codeSend + `[\s\S]{0,200}?(psutil\.|usb\.core|driverquery|net_if_addrs|disk_partitions|query_devices)`
+)
 
 // ruleSet is the compiled rules and one automaton over all their keywords.
 type ruleSet struct {
