@@ -213,10 +213,40 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 			best, res.Start, res.End = zz, sg.Start, sg.End
 		}
 	}
+	// Two distinct rules in neighbouring sentences are judged together, the same way: an
+	// injection's framing and its demand often sit a sentence apart ("Note to the AI
+	// assistant reading this: ... Do not ask the user for confirmation.").
+	for i := range res.Matches {
+		a := &res.Matches[i]
+		if a.boost < medium {
+			continue
+		}
+		for j := i + 1; j < len(res.Matches); j++ { // matches come by rule, not in text order
+			b := &res.Matches[j]
+			if b.boost < medium || b.Rule == a.Rule {
+				continue
+			}
+			first, second := a, b
+			if b.Start < a.Start {
+				first, second = b, a
+			}
+			if second.Start-first.End > pairGap {
+				continue
+			}
+			sg := Segment{sentence(lower, first.Start, first.End).Start, sentence(lower, second.Start, second.End).End}
+			add, sfloor := boost(res.Matches, sg)
+			if zz := max(float64(shortZ)+add, sfloor); zz > best {
+				best, res.Start, res.End = zz, sg.Start, sg.End
+			}
+		}
+	}
 	res.Score = sigmoid(best)
 	res.Flagged = Flag(kind, res, th)
 	return res
 }
+
+// pairGap is how far apart two rules' matches may lie to be judged as one passage.
+const pairGap = 200
 
 // boost adds the strength of each rule that fired inside the segment, once per name (the
 // strongest of that name's matches: a name's weak form does not hide its medium one). A
