@@ -122,14 +122,14 @@ func (m *Memo) target(p *Policy, req *Request, t *target) *targetMemo {
 
 // get returns a kept value (known), or whether the condition was found to depend on args or
 // now (tried).
-func (tm *targetMemo) get(i int, h History) (hit bool, err error, known, tried bool) {
+func (tm *targetMemo) get(i int, h History) (hit, known, tried bool, err error) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	r := tm.res[i]
 	if r.perHist && r.hist != histLens(h) {
-		return false, nil, false, false
+		return false, false, false, nil
 	}
-	return r.hit, r.err, r.known, r.dynamic
+	return r.hit, r.known, r.dynamic, r.err
 }
 
 func (tm *targetMemo) set(i int, k memoKind, h History, hit bool, err error) {

@@ -373,7 +373,7 @@ func (c *conditions) value(i int, r *rule) (hit bool, err error) {
 		if c.memo == nil {
 			c.memo = req.Memo.target(c.p, req, c.t)
 		}
-		hit, err, known, tried := c.memo.get(i, req.History)
+		hit, known, tried, err := c.memo.get(i, req.History)
 		if !known && !tried && r.partial != nil {
 			// Once per session and target: does the condition hold or fail whatever the
 			// arguments and the time?

@@ -1,5 +1,6 @@
 package transport
 
+//lint:file-ignore ST1005 "Header mismatch" is the revision's wording of this error, capital included
 import (
 	"fmt"
 	"net/http"
@@ -25,6 +26,7 @@ func isModern(r *http.Request, msg *jsonrpc.Message) bool {
 
 // checkModernHeaders applies the revision's header rules: the version header must match
 // _meta, Mcp-Method the method, Mcp-Name the tool, prompt or resource named in the body.
+// The messages begin "Header mismatch:", as the revision words that error.
 func checkModernHeaders(r *http.Request, msg *jsonrpc.Message) error {
 	hv := r.Header.Get("Mcp-Protocol-Version")
 	mv, ok := gateway.MetaVersion(msg.Params)
