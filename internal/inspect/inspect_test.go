@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -322,6 +324,30 @@ func TestInjectionOtherLanguages(t *testing.T) {
 		rep := e.Inspect(context.Background(), tc.text, KindResult)
 		if rep.Flagged != tc.flagged {
 			t.Errorf("%q: flagged %v (score %.3f, findings %v), want %v", tc.text, rep.Flagged, rep.Injection, Labels(rep.Findings), tc.flagged)
+		}
+	}
+}
+
+// TestInjectionMoreLanguages: "ignore all previous instructions" in eighteen languages is
+// flagged, as written and in capitals; "don't forget to read the instructions" and "read the
+// instructions first" in fifteen are not.
+func TestInjectionMoreLanguages(t *testing.T) {
+	e := engine(t)
+	for file, want := range map[string]bool{"multilingual_overrides.txt": true, "multilingual_benign.txt": false} {
+		b, err := os.ReadFile(filepath.Join("injection", "testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			texts := []string{line}
+			if want {
+				texts = append(texts, strings.ToUpper(line))
+			}
+			for _, text := range texts {
+				if rep := e.Inspect(context.Background(), text, KindResult); rep.Flagged != want {
+					t.Errorf("%s: flagged %v (score %.3f), want %v: %s", file, rep.Flagged, rep.Injection, want, text)
+				}
+			}
 		}
 	}
 }

@@ -561,3 +561,4 @@ func TestCodeInjection(t *testing.T) {
 		}
 	}
 }
+

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 
+	unorm "golang.org/x/text/unicode/norm"
+
 	"gatehouse/internal/inspect/confusables"
 	"gatehouse/internal/inspect/keywords"
 )
@@ -96,6 +98,13 @@ func ruleSpecs() []ruleSpec {
 		// The Russian keywords avoid the letters whose normalised form depends on their case
 		// (see normalisedForms).
 		{"instruction-override", "орир|заб|обращ|zignoruj|ignoruj|zapomnij|negeer|vergeet|talimat", `(?i)(игнорир\p{L}*|забуд\p{L}*|забыва\p{L}*|не\s+обращай\p{L}*\s+внимани\p{L}*\s+на)(\s+(все|всё|свои|твои|ваши|эти|те|любые|предыдущ\p{L}*|прежн\p{L}*|прошл\p{L}*|стар\p{L}*|вышеуказанн\p{L}*|вышеприведенн\p{L}*|изначальн\p{L}*|исходн\p{L}*|системн\p{L}*|данн\p{L}*)){0,3}\s+(инструкци\p{L}*|указани\p{L}*|команд\p{L}*|правил\p{L}*|предписани\p{L}*|ограничени\p{L}*)|\b(zignoruj|ignoruj|zapomnij)(\s+(o|wszystkie|wszystkich|poprzednie|poprzednich|wcześniejsze|wcześniejszych|powyższe|powyższych|dotychczasowe|dotychczasowych|twoje|swoje|te|tych)){0,3}\s+(instrukcj\p{L}*|polece\p{L}*|zasad\p{L}*|regu\p{L}*)|\b(negeer|vergeet)(\s+(alle|de|je|jouw|uw|vorige|eerdere|voorgaande|bovenstaande|oorspronkelijke)){0,3}\s+(instructies|opdrachten|regels|aanwijzingen)\b|(önceki|yukarıdaki|tüm|bütün)\s+(\p{L}+\s+){0,2}(talimat\p{L}*|komut\p{L}*|kural\p{L}*)\s+(yok\s+say\p{L}*|görmezden\s+gel\p{L}*|unut\p{L}*)`, strong, allKinds, 80, 200},
+		// And in Arabic, Persian, Hindi, Vietnamese, Indonesian, Ukrainian, the Nordic
+		// languages, Finnish, Greek, Hebrew, Thai, Czech, Slovak, Romanian and Hungarian:
+		// "ignore (all, the previous) instructions", at most three words between verb and noun.
+		// Not "forget": "don't forget to read the instructions" is said everywhere. Keywords
+		// come in both of their normalised forms where a letter's look-alike depends on its
+		// case (Н and Ν become H and N, н and ν do not, or become v).
+		{"instruction-override", "تجاهل|نادیده|अनदेखा|नज़रअंदाज़|नजरअंदाज|bỏ qua|phớt lờ|abaikan|ігнор|ігhор|ignorera|ignorer|ohita|sivuuta|γνό|γνο|γnό|γnο|התעלם|ละเว้น|เพิกเฉย|ไม่ต้องสนใจ|ignoruj|ignor|figyelmen", `(?i)(تجاهل\S*)\s+(\S+\s+){0,3}(ال)?(تعليمات|أوامر|إرشادات)\S*|(دستورالعمل|دستورات|دستورها|راهنمایی)\S*\s+(\S+\s+){0,3}(را\s+)?نادیده\s+بگیر|(निर्देशों|निर्देश|आदेशों|निर्देशो)\s+(\S+\s+){0,2}(को\s+)?(अनदेखा|नज़रअंदाज़|नजरअंदाज)|\b(bỏ\s+qua|phớt\s+lờ)\s+(\S+\s+){0,4}(hướng\s+dẫn|chỉ\s+dẫn|chỉ\s+thị|mệnh\s+lệnh)|\babaikan\s+(\S+\s+){0,3}(instruksi|perintah|petunjuk|arahan)\b|ігнору\p{L}*\s+(\p{L}+\s+){0,3}(інструкці\p{L}*|вказівк\p{L}*|команд\p{L}*|правил\p{L}*)|\b(ignorera|ignorer)\s+(\p{L}+\s+){0,3}(instruktion\p{L}*|instruksjon\p{L}*|anvisning\p{L}*|regl\p{L}*|regler)|\b(ohita|sivuuta)\s+(\p{L}+\s+){0,3}(ohje\p{L}*|käsky\p{L}*|sään\p{L}*)|(αγνό\p{L}*|αγνο\p{L}*)\s+(\p{L}+\s+){0,3}(οδηγί\p{L}*|εντολ\p{L}*|κανόν\p{L}*)|(התעלם|התעלמי|התעלמו)\s+(\S+\s+){0,3}\S*(הוראות|הנחיות|פקודות)|(ละเว้น|เพิกเฉย|ไม่ต้องสนใจ)\S{0,30}(คำสั่ง|คำแนะนำ)|\bignoruj\p{L}*\s+(\p{L}+\s+){0,3}(pokyn\p{L}*|instrukc\p{L}*|příkaz\p{L}*|prikaz\p{L}*|pravidl\p{L}*)|\bignor[ăa]\p{L}*\s+(\p{L}+\s+){0,3}(instruc[țţt]iun\p{L}*|comenz\p{L}*|regul\p{L}*)|\b(hagyd|hagyja|hagyjátok)\s+figyelmen\s+kívül\s+(\p{L}+\s+){0,3}(utasítás\p{L}*|parancs\p{L}*|szabály\p{L}*)`, strong, allKinds, 120, 200},
 		// And in Chinese, Japanese and Korean: "忽略之前的所有指令", "以前の指示を無視して",
 		// "이전의 모든 지시를 무시하고".
 		{"instruction-override", "忽略|无视|無視|忽视|忽視|忘记|忘記|不要理|무시|잊", `(忽略|无视|無視|忽视|忽視|忘记|忘記|忘掉|不要理会|不要理會)\s*掉?\s*(之前|以前|上面|上述|先前|前面|此前|原来|原來|原有|你的|所有|全部|一切)\s*(的)?\s*((所有|全部|一切)\s*(的)?)?\s*(指令|指示|说明|說明|规则|規則|提示词|提示詞|提示|命令|要求|设定|設定)|(以前|前|上記|これまで|今まで|先ほど|最初)\s*の\s*(すべて|全て|全部)?\s*の?\s*(指示|命令|ルール|指令|プロンプト|設定)\s*(を|は)\s*(すべて|全て)?\s*(無視|忘れ)|(이전|위의|앞의|기존|모든|이전의|위)\s*(의\s*)?(모든\s*)?(지시|명령|지침|규칙|프롬프트|설정)(사항)?\s*(을|를|은|는)?\s*(모두\s*|전부\s*)?(무시|잊)`, strong, allKinds, 90, 90},
@@ -386,10 +395,11 @@ func compileRules() *ruleSet {
 	rs := &ruleSet{rules: make([]rule, len(specs))}
 	var words []string
 	for i, s := range specs {
-		// Rules match normalised text, in which Cyrillic and Greek letters that look Latin
-		// have become Latin: a rule written in Cyrillic is compiled to match that form.
-		expr := normalisedForms(s.expr)
-		rs.rules[i] = rule{name: s.name, keywords: splitKeywords(asText(s.keywords)), re: regexp.MustCompile(expr), needs: requiredSets(expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after}
+		// Rules match normalised text: NFKC (Thai's sara am is two code points there), and
+		// Cyrillic and Greek letters that look Latin made Latin. A rule written in those
+		// scripts is compiled to match that form.
+		expr := normalisedForms(unorm.NFKC.String(s.expr))
+		rs.rules[i] = rule{name: s.name, keywords: splitKeywords(asText(unorm.NFKC.String(s.keywords))), re: regexp.MustCompile(expr), needs: requiredSets(expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after}
 		for _, kw := range rs.rules[i].keywords {
 			words = append(words, kw)
 			// A keyword in another script (a stem, or letters with no spaces between words)
@@ -481,7 +491,7 @@ func appendMatch(dst []Match, m Match) []Match {
 	return append(dst, m)
 }
 
-// normalisedForms rewrites the Cyrillic letters of a rule's expression (written in lower
+// normalisedForms rewrites the Cyrillic and Greek letters of a rule's expression (written in lower
 // case) as the normalised text has them. The normaliser makes look-alike letters Latin and
 // then lower-cases, and the look-alike table is not symmetric in case (у is made y, У is not;
 // Н is made H, н is not): a letter whose two cases end up different becomes a class of both.
@@ -494,7 +504,7 @@ func normalisedForms(expr string) string {
 	}
 	var b strings.Builder
 	for _, r := range expr {
-		if !unicode.Is(unicode.Cyrillic, r) {
+		if !unicode.Is(unicode.Cyrillic, r) && !unicode.Is(unicode.Greek, r) {
 			b.WriteRune(r)
 			continue
 		}
