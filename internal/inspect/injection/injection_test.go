@@ -561,4 +561,3 @@ func TestCodeInjection(t *testing.T) {
 		}
 	}
 }
-
