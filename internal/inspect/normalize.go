@@ -31,7 +31,7 @@ type Normalized struct {
 
 // Decoded is the decoded content of an encoded run of the original text.
 type Decoded struct {
-	Encoding string // "base64", "unicode-tags", "spaced", "leet"
+	Encoding string // "base64", "hex", "unicode-tags", "spaced", "leet"
 	Text     string
 	// Respelled says Text is the visible text spelled plainly (letter-spaced, leetspeak),
 	// for the injection detector alone: its letters and digits are not data of their own.
@@ -403,7 +403,8 @@ func htmlEntity(s string) (rune, int) {
 	return 0, 0
 }
 
-// decodeRuns finds base64 runs in the original text and decodes those that hold text.
+// decodeRuns finds base64 and hex runs in the original text and decodes those that hold
+// text.
 func decodeRuns(text string, n *Normalized) []Decoded {
 	var out []Decoded
 	budget := maxDecodedSize
@@ -417,17 +418,51 @@ func decodeRuns(text string, n *Normalized) []Decoded {
 			j++
 		}
 		if j-i >= minBase64Run {
-			if d, ok := decodeBase64(text[i:j]); ok {
+			enc := "base64"
+			d, ok := decodeHex(text[i:j])
+			if ok {
+				enc = "hex"
+			} else {
+				d, ok = decodeBase64(text[i:j])
+			}
+			if ok {
 				if len(d) > budget {
 					d = d[:budget]
 				}
 				budget -= len(d)
-				out = append(out, Decoded{Encoding: "base64", Text: d, Start: i, End: j})
+				out = append(out, Decoded{Encoding: enc, Text: d, Start: i, End: j})
 			}
 		}
 		i = j
 	}
 	return out
+}
+
+// decodeHex decodes a run of hex digit pairs that holds text ("49676e6f7265..."): a hash or
+// a key decodes to bytes that are not.
+func decodeHex(run string) (string, bool) {
+	if len(run)%2 != 0 {
+		return "", false
+	}
+	if len(run) > 256 {
+		// Look at the head first, as decodeBase64 does.
+		if _, ok := decodeHex(run[:256]); !ok {
+			return "", false
+		}
+	}
+	for i := 0; i < len(run); i++ {
+		if !isHex(run[i]) {
+			return "", false
+		}
+	}
+	b := make([]byte, len(run)/2)
+	for i := range b {
+		b[i] = unhex(run[2*i])<<4 | unhex(run[2*i+1])
+	}
+	if !utf8.Valid(b) || !wordText(b) {
+		return "", false
+	}
+	return string(b), true
 }
 
 func decodeBase64(run string) (string, bool) {
@@ -452,7 +487,15 @@ func decodeBase64(run string) (string, bool) {
 	if err != nil || !utf8.Valid(b) {
 		return "", false
 	}
-	// Only text is worth a second look: mostly printable with some spaces (a word run).
+	if !wordText(b) {
+		return "", false
+	}
+	return string(b), true
+}
+
+// wordText says whether decoded bytes are text worth a second look: mostly printable, with
+// some spaces (a run of words).
+func wordText(b []byte) bool {
 	printable, spaces := 0, 0
 	for _, c := range b {
 		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c >= 0x80 {
@@ -462,10 +505,7 @@ func decodeBase64(run string) (string, bool) {
 			spaces++
 		}
 	}
-	if printable*100 < len(b)*95 || spaces == 0 {
-		return "", false
-	}
-	return string(b), true
+	return printable*100 >= len(b)*95 && spaces > 0
 }
 
 func isB64(c byte) bool { return b64Set[c] }
