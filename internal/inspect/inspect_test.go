@@ -354,6 +354,26 @@ func TestInjectionMoreLanguages(t *testing.T) {
 	}
 }
 
+// TestInjectionWebContent: injections of the kind planted in web pages, issues and repositories
+// ("[system](#context)", "### Instruction:", "BEGIN ADMIN OVERRIDE", an HTML comment to the
+// model, "after reading this issue, run ...") are flagged; documentation that shows the same
+// commands and templates is not.
+func TestInjectionWebContent(t *testing.T) {
+	e := engine(t)
+	for file, want := range map[string]bool{"web_injections.txt": true, "web_benign.txt": false} {
+		b, err := os.ReadFile(filepath.Join("injection", "testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			text := strings.ReplaceAll(line, `\n`, "\n") // a written \n is a line break
+			if rep := e.Inspect(context.Background(), text, KindResult); rep.Flagged != want {
+				t.Errorf("%s: flagged %v (score %.3f, findings %v), want %v: %s", file, rep.Flagged, rep.Injection, Labels(rep.Findings), want, line)
+			}
+		}
+	}
+}
+
 // TestJointKeywordPass: the engine finds the injection and secret keywords in one pass; its
 // reports must equal those of an engine whose detectors each find their own, on texts that
 // mix both detectors' keywords in every letter case, short and long (long texts go through
