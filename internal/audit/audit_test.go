@@ -395,3 +395,35 @@ func TestValuerResult(t *testing.T) {
 		t.Errorf("digests %s %s", d1, d2)
 	}
 }
+
+// A store made before records became a rowid table (WITHOUT ROWID, keyed by chain and seq)
+// opens, appends and verifies as it did: the schema is only created where absent.
+func TestOlderSchemaStillWorks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE records (chain TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL,
+		subject TEXT NOT NULL DEFAULT '', tenant TEXT NOT NULL DEFAULT '', server TEXT NOT NULL DEFAULT '', target TEXT NOT NULL DEFAULT '',
+		decision TEXT NOT NULL DEFAULT '', outcome TEXT NOT NULL DEFAULT '', body BLOB NOT NULL, hash TEXT NOT NULL,
+		PRIMARY KEY (chain, seq)) WITHOUT ROWID`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key := newKey(t)
+	fill(t, st, key, 40, 10, "")
+	if rep := verifyOne(t, st, key.Public().(ed25519.PublicKey), nil); !rep.OK || rep.Records != 40 {
+		t.Fatalf("%+v", rep)
+	}
+	var ddl string
+	st.db.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'records'`).Scan(&ddl)
+	if !strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Fatalf("the older table was replaced: %s", ddl)
+	}
+}

@@ -67,6 +67,10 @@ func (s *SQLite) insertStmt(n int) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// records is a rowid table: a record's row (its body is most of a page's tenth or more) is
+// appended at the table's end, and only the small (chain, seq) key goes into an index. Keyed
+// by (chain, seq) itself, WITHOUT ROWID, every row went into a B-tree of large cells, which
+// SQLite advises against; stores made that way keep their table and work as before.
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS records (
 	chain    TEXT    NOT NULL,
@@ -81,8 +85,8 @@ CREATE TABLE IF NOT EXISTS records (
 	outcome  TEXT    NOT NULL DEFAULT '',
 	body     BLOB    NOT NULL,
 	hash     TEXT    NOT NULL,
-	PRIMARY KEY (chain, seq)
-) WITHOUT ROWID;
+	UNIQUE (chain, seq)
+);
 CREATE TABLE IF NOT EXISTS cursors (
 	sink  TEXT    NOT NULL,
 	chain TEXT    NOT NULL,
