@@ -49,7 +49,7 @@ type Engine struct {
 func New(d Detectors) *Engine {
 	e := &Engine{d: d}
 	if d.Injection != nil && d.Secrets != nil {
-		inj := d.Injection.Keywords().Words()
+		inj := d.Injection.KeywordWords()
 		words := append(slices.Clone(inj), d.Secrets.Keywords().Words()...)
 		if k, err := keywords.New(words); err == nil {
 			e.joint, e.nInjection = k, int32(len(inj))

@@ -117,9 +117,12 @@ type Result struct {
 	Start, End int
 }
 
-// Keywords is the index of the rules' keywords, for a caller that finds them in one pass
-// with other detectors' keywords (ScoreHits).
-func (d *Detector) Keywords() *keywords.Index { return d.rules.idx }
+// Keywords is the index of the rules' keywords (built on first use).
+func (d *Detector) Keywords() *keywords.Index { return d.rules.index() }
+
+// KeywordWords lists the rules' keywords by id, for a caller that finds them in one pass with
+// other detectors' keywords (ScoreHits) and so needs no index of these alone.
+func (d *Detector) KeywordWords() []string { return d.rules.words }
 
 // Score scores lower, a text normalised and lowercased (see inspect.Normalize).
 func (d *Detector) Score(lower string, kind Kind) Result {

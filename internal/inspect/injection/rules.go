@@ -3,6 +3,7 @@ package injection
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	unorm "golang.org/x/text/unicode/norm"
@@ -97,14 +98,14 @@ func ruleSpecs() []ruleSpec {
 		// And in Russian, Polish, Dutch and Turkish (Go's \b and \w are ASCII-only, hence \p{L}).
 		// The Russian keywords avoid the letters whose normalised form depends on their case
 		// (see normalisedForms).
-		{"instruction-override", "орир|заб|обращ|zignoruj|ignoruj|zapomnij|negeer|vergeet|talimat", `(?i)(игнорир\p{L}*|забуд\p{L}*|забыва\p{L}*|не\s+обращай\p{L}*\s+внимани\p{L}*\s+на)(\s+(все|всё|свои|твои|ваши|эти|те|любые|предыдущ\p{L}*|прежн\p{L}*|прошл\p{L}*|стар\p{L}*|вышеуказанн\p{L}*|вышеприведенн\p{L}*|изначальн\p{L}*|исходн\p{L}*|системн\p{L}*|данн\p{L}*)){0,3}\s+(инструкци\p{L}*|указани\p{L}*|команд\p{L}*|правил\p{L}*|предписани\p{L}*|ограничени\p{L}*)|\b(zignoruj|ignoruj|zapomnij)(\s+(o|wszystkie|wszystkich|poprzednie|poprzednich|wcześniejsze|wcześniejszych|powyższe|powyższych|dotychczasowe|dotychczasowych|twoje|swoje|te|tych)){0,3}\s+(instrukcj\p{L}*|polece\p{L}*|zasad\p{L}*|regu\p{L}*)|\b(negeer|vergeet)(\s+(alle|de|je|jouw|uw|vorige|eerdere|voorgaande|bovenstaande|oorspronkelijke)){0,3}\s+(instructies|opdrachten|regels|aanwijzingen)\b|(önceki|yukarıdaki|tüm|bütün)\s+(\p{L}+\s+){0,2}(talimat\p{L}*|komut\p{L}*|kural\p{L}*)\s+(yok\s+say\p{L}*|görmezden\s+gel\p{L}*|unut\p{L}*)`, strong, allKinds, 80, 200},
+		{"instruction-override", "орир|заб|обращ|zignoruj|ignoruj|zapomnij|negeer|vergeet|talimat", `(?i)(игнорир\S*|забуд\S*|забыва\S*|не\s+обращай\S*\s+внимани\S*\s+на)(\s+(все|всё|свои|твои|ваши|эти|те|любые|предыдущ\S*|прежн\S*|прошл\S*|стар\S*|вышеуказанн\S*|вышеприведенн\S*|изначальн\S*|исходн\S*|системн\S*|данн\S*)){0,3}\s+(инструкци\S*|указани\S*|команд\S*|правил\S*|предписани\S*|ограничени\S*)|\b(zignoruj|ignoruj|zapomnij)(\s+(o|wszystkie|wszystkich|poprzednie|poprzednich|wcześniejsze|wcześniejszych|powyższe|powyższych|dotychczasowe|dotychczasowych|twoje|swoje|te|tych)){0,3}\s+(instrukcj\S*|polece\S*|zasad\S*|regu\S*)|\b(negeer|vergeet)(\s+(alle|de|je|jouw|uw|vorige|eerdere|voorgaande|bovenstaande|oorspronkelijke)){0,3}\s+(instructies|opdrachten|regels|aanwijzingen)\b|(önceki|yukarıdaki|tüm|bütün)\s+(\S+\s+){0,2}(talimat\S*|komut\S*|kural\S*)\s+(yok\s+say\S*|görmezden\s+gel\S*|unut\S*)`, strong, allKinds, 80, 200},
 		// And in Arabic, Persian, Hindi, Vietnamese, Indonesian, Ukrainian, the Nordic
 		// languages, Finnish, Greek, Hebrew, Thai, Czech, Slovak, Romanian and Hungarian:
 		// "ignore (all, the previous) instructions", at most three words between verb and noun.
 		// Not "forget": "don't forget to read the instructions" is said everywhere. Keywords
 		// come in both of their normalised forms where a letter's look-alike depends on its
 		// case (Н and Ν become H and N, н and ν do not, or become v).
-		{"instruction-override", "تجاهل|نادیده|अनदेखा|नज़रअंदाज़|नजरअंदाज|bỏ qua|phớt lờ|abaikan|ігнор|ігhор|ignorera|ignorer|ohita|sivuuta|γνό|γνο|γnό|γnο|התעלם|ละเว้น|เพิกเฉย|ไม่ต้องสนใจ|ignoruj|ignor|figyelmen", `(?i)(تجاهل\S*)\s+(\S+\s+){0,3}(ال)?(تعليمات|أوامر|إرشادات)\S*|(دستورالعمل|دستورات|دستورها|راهنمایی)\S*\s+(\S+\s+){0,3}(را\s+)?نادیده\s+بگیر|(निर्देशों|निर्देश|आदेशों|निर्देशो)\s+(\S+\s+){0,2}(को\s+)?(अनदेखा|नज़रअंदाज़|नजरअंदाज)|\b(bỏ\s+qua|phớt\s+lờ)\s+(\S+\s+){0,4}(hướng\s+dẫn|chỉ\s+dẫn|chỉ\s+thị|mệnh\s+lệnh)|\babaikan\s+(\S+\s+){0,3}(instruksi|perintah|petunjuk|arahan)\b|ігнору\p{L}*\s+(\p{L}+\s+){0,3}(інструкці\p{L}*|вказівк\p{L}*|команд\p{L}*|правил\p{L}*)|\b(ignorera|ignorer)\s+(\p{L}+\s+){0,3}(instruktion\p{L}*|instruksjon\p{L}*|anvisning\p{L}*|regl\p{L}*|regler)|\b(ohita|sivuuta)\s+(\p{L}+\s+){0,3}(ohje\p{L}*|käsky\p{L}*|sään\p{L}*)|(αγνό\p{L}*|αγνο\p{L}*)\s+(\p{L}+\s+){0,3}(οδηγί\p{L}*|εντολ\p{L}*|κανόν\p{L}*)|(התעלם|התעלמי|התעלמו)\s+(\S+\s+){0,3}\S*(הוראות|הנחיות|פקודות)|(ละเว้น|เพิกเฉย|ไม่ต้องสนใจ)\S{0,30}(คำสั่ง|คำแนะนำ)|\bignoruj\p{L}*\s+(\p{L}+\s+){0,3}(pokyn\p{L}*|instrukc\p{L}*|příkaz\p{L}*|prikaz\p{L}*|pravidl\p{L}*)|\bignor[ăa]\p{L}*\s+(\p{L}+\s+){0,3}(instruc[țţt]iun\p{L}*|comenz\p{L}*|regul\p{L}*)|\b(hagyd|hagyja|hagyjátok)\s+figyelmen\s+kívül\s+(\p{L}+\s+){0,3}(utasítás\p{L}*|parancs\p{L}*|szabály\p{L}*)`, strong, allKinds, 120, 200},
+		{"instruction-override", "تجاهل|نادیده|अनदेखा|नज़रअंदाज़|नजरअंदाज|bỏ qua|phớt lờ|abaikan|ігнор|ігhор|ignorera|ignorer|ohita|sivuuta|γνό|γνο|γnό|γnο|התעלם|ละเว้น|เพิกเฉย|ไม่ต้องสนใจ|ignoruj|ignor|figyelmen", `(?i)(تجاهل\S*)\s+(\S+\s+){0,3}(ال)?(تعليمات|أوامر|إرشادات)\S*|(دستورالعمل|دستورات|دستورها|راهنمایی)\S*\s+(\S+\s+){0,3}(را\s+)?نادیده\s+بگیر|(निर्देशों|निर्देश|आदेशों|निर्देशो)\s+(\S+\s+){0,2}(को\s+)?(अनदेखा|नज़रअंदाज़|नजरअंदाज)|\b(bỏ\s+qua|phớt\s+lờ)\s+(\S+\s+){0,4}(hướng\s+dẫn|chỉ\s+dẫn|chỉ\s+thị|mệnh\s+lệnh)|\babaikan\s+(\S+\s+){0,3}(instruksi|perintah|petunjuk|arahan)\b|ігнору\S*\s+(\S+\s+){0,3}(інструкці\S*|вказівк\S*|команд\S*|правил\S*)|\b(ignorera|ignorer)\s+(\S+\s+){0,3}(instruktion\S*|instruksjon\S*|anvisning\S*|regl\S*|regler)|\b(ohita|sivuuta)\s+(\S+\s+){0,3}(ohje\S*|käsky\S*|sään\S*)|(αγνό\S*|αγνο\S*)\s+(\S+\s+){0,3}(οδηγί\S*|εντολ\S*|κανόν\S*)|(התעלם|התעלמי|התעלמו)\s+(\S+\s+){0,3}\S*(הוראות|הנחיות|פקודות)|(ละเว้น|เพิกเฉย|ไม่ต้องสนใจ)\S{0,30}(คำสั่ง|คำแนะนำ)|\bignoruj\S*\s+(\S+\s+){0,3}(pokyn\S*|instrukc\S*|příkaz\S*|prikaz\S*|pravidl\S*)|\bignor[ăa]\S*\s+(\S+\s+){0,3}(instruc[țţt]iun\S*|comenz\S*|regul\S*)|\b(hagyd|hagyja|hagyjátok)\s+figyelmen\s+kívül\s+(\S+\s+){0,3}(utasítás\S*|parancs\S*|szabály\S*)`, strong, allKinds, 120, 200},
 		// And in Chinese, Japanese and Korean: "忽略之前的所有指令", "以前の指示を無視して",
 		// "이전의 모든 지시를 무시하고".
 		{"instruction-override", "忽略|无视|無視|忽视|忽視|忘记|忘記|不要理|무시|잊", `(忽略|无视|無視|忽视|忽視|忘记|忘記|忘掉|不要理会|不要理會)\s*掉?\s*(之前|以前|上面|上述|先前|前面|此前|原来|原來|原有|你的|所有|全部|一切)\s*(的)?\s*((所有|全部|一切)\s*(的)?)?\s*(指令|指示|说明|說明|规则|規則|提示词|提示詞|提示|命令|要求|设定|設定)|(以前|前|上記|これまで|今まで|先ほど|最初)\s*の\s*(すべて|全て|全部)?\s*の?\s*(指示|命令|ルール|指令|プロンプト|設定)\s*(を|は)\s*(すべて|全て)?\s*(無視|忘れ)|(이전|위의|앞의|기존|모든|이전의|위)\s*(의\s*)?(모든\s*)?(지시|명령|지침|규칙|프롬프트|설정)(사항)?\s*(을|를|은|는)?\s*(모두\s*|전부\s*)?(무시|잊)`, strong, allKinds, 90, 90},
@@ -388,28 +389,46 @@ func ruleSpecs() []ruleSpec {
 // The parts of the code-injection rules (lowercased text).
 const (
 	codeLeadKeywords = "following code|subsequent code|below code|provided code|given code|next code|this code|following snippet|subsequent snippet|below snippet|following script|subsequent script|following python|following bash|following shell"
-	// "the following code block:" and the fenced block after it, up to the payload.
-	codeLead = `\b(following|subsequent|below|provided|given|next|this)\s+((python|bash|shell|javascript|js)\s+)?(code|snippet|script)(\s+(snippet|block|section|excerpt|segment|fragment|sample|piece|part|portion|chunk))?\b[^\x60\n]{0,160}\n?\s*\x60\x60\x60[\s\S]{0,700}?`
+	// "the following code block:" and the fenced block after it, up to the payload. The
+	// rule's window (1000 bytes after its keyword) bounds how far the lazy stars reach:
+	// bounded repetitions ({0,700}) compiled to programs of hundreds of kilobytes.
+	codeLead = `\b(following|subsequent|below|provided|given|next|this)\s+((python|bash|shell|javascript|js)\s+)?(code|snippet|script)(\s+(snippet|block|section|excerpt|segment|fragment|sample|piece|part|portion|chunk))?\b[^\x60\n]{0,160}\n?\s*\x60\x60\x60[\s\S]*?`
 	// What the system is and holds: identity variables, cookies, keys, keystrokes, screens.
 	codeSecrets = `(os\.environ(\s*[\)\},]|\.(items|copy)\s*\(|\[["'](path|home|user|username|userprofile|temp|tmp|lang|shell|pwd|hostname|computername|logname|appdata)["']\])|getenv\s*\(\s*["'](path|home|user|username|userprofile|temp|tmp|lang|shell|hostname|computername)["']|platform\.(uname|node)\s*\(|getpass\.getuser|cookies\.(txt|pkl|sqlite|json)|cookiejar|\.ssh/|id_rsa|/etc/(passwd|shadow)|keychain|login\s+data|wallet\.dat|pyperclip|pynput|keyboard\.(on_press|hook|read_key|record)|imagegrab|pyautogui\.screenshot|videocapture\s*\(\s*0|\bsniff\s*\(|contacts\.csv|/trash/|\.bash_history)`
 	// What sends data away.
 	codeSend    = `(requests\.(post|put|patch)|\.send(all|to)?\s*\(|smtplib|sendmail|storbinary|publish\.single|urlopen|http\.client|ftplib|paramiko|\bscp\b|webhook|upload|\bcookies\s*=)`
-	codeHarmful = codeSecrets + `[\s\S]{0,400}?` + codeSend + `|` + codeSend + `[\s\S]{0,200}?` + codeSecrets +
+	codeHarmful = codeSecrets + `[\s\S]*?` + codeSend + `|` + codeSend + `[\s\S]*?` + codeSecrets +
 		// Destroying or crippling the system: wiping the disk or system directories, stopping
 		// the firewall, a fork bomb, a reboot planted at start-up.
 		`|\brm\s+-(rf|fr)\s+(/\s|/\*|/["']|~/?\s|~/?["']|--no-preserve-root|/(usr|lib|etc|bin|boot|var|home|sbin)/?["'\s])|\bdd\s+if=/dev/(zero|random|urandom)\s+of=/dev/(sda|hda|vda|xvda|nvme0n1)\b|\bos\.(remove|unlink)\s*\(\s*["']/(lib|usr|etc|bin|boot|sbin)\b|\bshutil\.rmtree\s*\(\s*["'](/|~|c:)["']|\bsystemctl\s+(stop|disable|mask)\s+(critical|firewalld|ufw|auditd|apparmor|clamav|\w*antivirus|\w*defender)|(reboot|shutdown|halt)[^\n]{0,40}>>\s*\S*rc\.local|\bwhile\s+(true|1)\s*:\s*\n?\s*os\.fork\s*\(|:\(\)\s*\{\s*:\s*\|\s*:\s*&|\bchmod\s+(-r\s+)?777\s+/["'\s]|\biptables\s+(-p|--policy)\s+(input|output)\s+drop` +
 		// Running fetched code, reverse shells, mining, encrypting files for ransom, and code
 		// that names itself for what it is.
-		`|\b(exec|eval)\s*\(\s*(open|requests|urllib|base64|compile|__import__|r\.|response)|\bbash\s+-i\s+>&\s*/dev/tcp/|\bnc\s+(-\w+\s+)*-e\s+/bin/(ba)?sh|\bos\.dup2\s*\([\s\S]{0,200}?/bin/(ba)?sh|\b(xmrig|cryptonight|stratum\+tcp|cryptomine|monero|coinhive)\b|\bminer_url\b|\b(fernet|aes\.new)\b[\s\S]{0,400}?\b(os\.walk|glob|listdir)|\bransom|\b(exploit|backdoor|malware|trojan|rootkit|keylogger|ransomware|botnet|reverse_shell)\w*\.(py|sh|exe|bin|ps1)\b`
+		`|\b(exec|eval)\s*\(\s*(open|requests|urllib|base64|compile|__import__|r\.|response)|\bbash\s+-i\s+>&\s*/dev/tcp/|\bnc\s+(-\w+\s+)*-e\s+/bin/(ba)?sh|\bos\.dup2\s*\([\s\S]*?/bin/(ba)?sh|\b(xmrig|cryptonight|stratum\+tcp|cryptomine|monero|coinhive)\b|\bminer_url\b|\b(fernet|aes\.new)\b[\s\S]*?\b(os\.walk|glob|listdir)|\bransom|\b(exploit|backdoor|malware|trojan|rootkit|keylogger|ransomware|botnet|reverse_shell)\w*\.(py|sh|exe|bin|ps1)\b`
 	// Inventory of the machine (memory, devices, drivers) sent somewhere.
-	codeInventory = `(psutil\.|usb\.core|driverquery|net_if_addrs|disk_partitions|query_devices|platform\.\w+\s*\()[\s\S]{0,400}?` + codeSend + `|` + codeSend + `[\s\S]{0,200}?(psutil\.|usb\.core|driverquery|net_if_addrs|disk_partitions|query_devices)`
+	codeInventory = `(psutil\.|usb\.core|driverquery|net_if_addrs|disk_partitions|query_devices|platform\.\w+\s*\()[\s\S]*?` + codeSend + `|` + codeSend + `[\s\S]*?(psutil\.|usb\.core|driverquery|net_if_addrs|disk_partitions|query_devices)`
 )
 
-// ruleSet is the compiled rules and one automaton over all their keywords.
+// ruleSet is the compiled rules and one automaton over all their keywords. The automaton
+// (1.7 MB of tables) is built when first needed: the inspection engine finds these keywords
+// with its own automaton over every detector's (ScoreHits), so a gateway never builds it.
 type ruleSet struct {
-	rules []rule
-	idx   *keywords.Index
-	kw    []kwRef // by keyword id
+	rules   []rule
+	words   []string // by keyword id
+	kw      []kwRef  // by keyword id
+	idxOnce sync.Once
+	idx     *keywords.Index
+}
+
+// index returns the automaton over the rules' keywords, building it on first use.
+func (rs *ruleSet) index() *keywords.Index {
+	rs.idxOnce.Do(func() {
+		idx, err := keywords.New(rs.words)
+		if err != nil {
+			panic("injection rules: " + err.Error()) // the table is fixed: a test catches this
+		}
+		rs.idx = idx
+	})
+	return rs.idx
 }
 
 type kwRef struct {
@@ -435,11 +454,7 @@ func compileRules() *ruleSet {
 			rs.kw = append(rs.kw, kwRef{rule: i, len: len(kw), word: isWordByte(kw[0]) && isASCIIString(kw)})
 		}
 	}
-	idx, err := keywords.New(words)
-	if err != nil {
-		panic("injection rules: " + err.Error()) // the table above is fixed: a test catches this
-	}
-	rs.idx = idx
+	rs.words = words
 	return rs
 }
 
@@ -453,7 +468,7 @@ type Match struct {
 // scan runs the rules that apply to kind over lower (normalised, lowercased text): one pass
 // finds every keyword; each rule's expression then runs only around its keywords.
 func scan(rs *ruleSet, lower string, kind Kind, dst []Match) []Match {
-	return scanEach(rs, lower, kind, dst, func(fn func(int32, int)) { rs.idx.Each(lower, fn) })
+	return scanEach(rs, lower, kind, dst, func(fn func(int32, int)) { rs.index().Each(lower, fn) })
 }
 
 // scanHits is scan with the keyword occurrences already found (in text order, ids of the

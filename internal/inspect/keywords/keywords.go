@@ -9,6 +9,13 @@ import (
 // automaton compiled to a DFA over byte classes. Every byte that occurs in no keyword shares
 // class 0 and an upper-case letter shares its lower-case letter's class, so the text needs no
 // lower-cased copy and offsets stay those of the text.
+//
+// UTF-8 continuation bytes (0x80–0xBF) are told apart by their low four bits only: keywords
+// in many scripts would otherwise give the table a column for each of some sixty such bytes,
+// and its size is columns times states. A keyword with letters outside ASCII may so be
+// reported where a letter of the same script and byte length differs from it in a
+// continuation byte's high bits: callers use the automaton to find where to look, and confirm
+// with their expressions. ASCII bytes and UTF-8 lead bytes match exactly.
 type Index struct {
 	words  []string
 	maxLen int // the longest keyword
@@ -35,13 +42,22 @@ func New(words []string) (*Index, error) {
 			if 'A' <= c && c <= 'Z' {
 				return nil, fmt.Errorf("keyword %q has upper-case ASCII letters", w)
 			}
-			if k.class[c] == 0 {
-				k.class[c] = uint8(k.nclass)
-				if 'a' <= c && c <= 'z' {
-					k.class[c-'a'+'A'] = uint8(k.nclass)
+			if k.class[c] != 0 {
+				continue
+			}
+			if isContinuation(c) {
+				// The sixteen continuation bytes with c's low bits share its class.
+				for b := 0x80 | int(c&0x0f); b <= 0xbf; b += 0x10 {
+					k.class[b] = uint8(k.nclass)
 				}
 				k.nclass++
+				continue
 			}
+			k.class[c] = uint8(k.nclass)
+			if 'a' <= c && c <= 'z' {
+				k.class[c-'a'+'A'] = uint8(k.nclass)
+			}
+			k.nclass++
 		}
 	}
 	if k.nclass%2 != 0 {
@@ -107,6 +123,8 @@ func New(words []string) (*Index, error) {
 	}
 	return k, nil
 }
+
+func isContinuation(c byte) bool { return c&0xc0 == 0x80 }
 
 // Words returns the keywords, by id.
 func (k *Index) Words() []string { return k.words }

@@ -98,9 +98,10 @@ func TestEachAgainstSuffixes(t *testing.T) {
 	}
 }
 
-// TestEachNonASCII: keywords in other scripts match their exact bytes, beside ASCII ones
-// that match in either case; the automaton never reports a match that starts inside a
-// character of the keyword's script unless the bytes really are the keyword's.
+// TestEachNonASCII: keywords in other scripts are found wherever their bytes are, beside ASCII
+// ones that match in either case; beyond those, the automaton reports a keyword only where the
+// text's bytes differ from it in the high bits of UTF-8 continuation bytes (here "é" in "É":
+// C3 A9 against C3 89), never elsewhere.
 func TestEachNonASCII(t *testing.T) {
 	words := []string{"忽略", "гнорир", "무시", "ignore", "é"}
 	k, err := New(words)
@@ -110,17 +111,46 @@ func TestEachNonASCII(t *testing.T) {
 	text := "请忽略之前的指令. Игнорируй ИГНОРИРУЙ. 지시를 무시하고 IGNORE café É"
 	var got []string
 	k.Each(text, func(id int32, end int) { got = append(got, fmt.Sprintf("%s@%d", words[id], end)) })
-	var want []string
+	var exact, folded []string
 	for end := 1; end <= len(text); end++ {
 		for _, w := range words {
 			if strings.HasSuffix(asciiLower(text[:end]), w) {
-				want = append(want, fmt.Sprintf("%s@%d", w, end))
+				exact = append(exact, fmt.Sprintf("%s@%d", w, end))
+			} else if end >= len(w) && sameFolded(asciiLower(text[end-len(w):end]), w) {
+				folded = append(folded, fmt.Sprintf("%s@%d", w, end))
 			}
 		}
 	}
-	if !slices.Equal(got, want) || len(want) != 5 {
-		t.Errorf("each = %v\nwant %v (5: 忽略, гнорир once, 무시, ignore, é once)", got, want)
+	if len(exact) != 5 || len(folded) != 1 {
+		t.Fatalf("the test text changed: exact %v, folded %v", exact, folded)
 	}
+	for _, g := range got {
+		if !slices.Contains(exact, g) && !slices.Contains(folded, g) {
+			t.Errorf("reported %s, which is neither the keyword's bytes nor them folded", g)
+		}
+	}
+	for _, w := range exact {
+		if !slices.Contains(got, w) {
+			t.Errorf("missed %s", w)
+		}
+	}
+}
+
+// sameFolded says whether a and b are equal once continuation bytes keep only their low bits.
+func sameFolded(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x&0xc0 == 0x80 && y&0xc0 == 0x80 {
+			x, y = x&0x0f, y&0x0f
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // TestEachSplitMatchesOneAutomaton: on long texts Each runs two automata, one per half; it
