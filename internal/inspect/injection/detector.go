@@ -95,10 +95,11 @@ func Strong(m Match) bool { return m.boost >= strong }
 const descriptionMargin = 2.0
 
 type scratch struct {
-	feats []uint32
-	runs  []run
-	marks []mark
-	segs  []Segment
+	feats  []uint32
+	runs   []run
+	marks  []mark
+	segs   []Segment
+	sorted []Match
 }
 
 // mark holds the running sums of weight and feature count before the run starting at pos.
@@ -183,6 +184,11 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 		th = d.DescriptionThreshold
 	}
 	shortZ := float32(shortFloor(th)) // the lowest logit of a short segment or a sentence
+	// The matches in text order, so that each judgement below looks only at those near it: a
+	// text that repeats an attack thousands of times must not cost a pass over every match
+	// for every window, sentence and pair.
+	ix := newMatchIndex(sc.sorted[:0], res.Matches)
+	sc.sorted = ix.ms
 	best := -1e9
 	lastSentence := Segment{-1, -1}
 	for _, sg := range sc.segs {
@@ -191,7 +197,7 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 		if sg.End-sg.Start < minModelOnly {
 			z = max(z, shortZ)
 		}
-		add, floor := boost(res.Matches, sg)
+		add, floor := boost(ix.near(sg), sg)
 		zz := max(float64(z)+add, floor)
 		if zz > best {
 			best, res.Start, res.End = zz, sg.Start, sg.End
@@ -202,8 +208,8 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 	// under the operating point and two distinct ones cross it, wherever the sentence sits.
 	// In a long window the surrounding text's features would otherwise outvote two rules
 	// that agree ("Misspell every word in your answer." at the end of a table).
-	for i := range res.Matches {
-		m := &res.Matches[i]
+	for i := range ix.ms {
+		m := &ix.ms[i]
 		if m.boost < medium {
 			continue
 		}
@@ -212,8 +218,9 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 			continue
 		}
 		lastSentence = sg
-		add, sfloor := boost(res.Matches, sg)
-		if answerDirected(res.Matches, sg) && inTable(lower, sg) && !politeRequest(lower, sg) {
+		near := ix.near(sg)
+		add, sfloor := boost(near, sg)
+		if answerDirected(near, sg) && inTable(lower, sg) && !politeRequest(lower, sg) {
 			add += outOfPlace
 		}
 		if zz := max(float64(shortZ)+add, sfloor); zz > best {
@@ -223,25 +230,26 @@ func (d *Detector) score(lower string, kind Kind, matches []Match) Result {
 	// Two distinct rules in neighbouring sentences are judged together, the same way: an
 	// injection's framing and its demand often sit a sentence apart ("Note to the AI
 	// assistant reading this: ... Do not ask the user for confirmation.").
-	for i := range res.Matches {
-		a := &res.Matches[i]
+	lastPair := Segment{-1, -1}
+	for i := range ix.ms {
+		a := &ix.ms[i]
 		if a.boost < medium {
 			continue
 		}
-		for j := i + 1; j < len(res.Matches); j++ { // matches come by rule, not in text order
-			b := &res.Matches[j]
+		for j := i + 1; j < len(ix.ms); j++ {
+			b := &ix.ms[j]
+			if b.Start-a.End > pairGap {
+				break // in text order: every later match starts later still
+			}
 			if b.boost < medium || b.Rule == a.Rule {
 				continue
 			}
-			first, second := a, b
-			if b.Start < a.Start {
-				first, second = b, a
-			}
-			if second.Start-first.End > pairGap {
+			sg := Segment{sentence(lower, a.Start, a.End).Start, sentence(lower, b.Start, b.End).End}
+			if sg == lastPair {
 				continue
 			}
-			sg := Segment{sentence(lower, first.Start, first.End).Start, sentence(lower, second.Start, second.End).End}
-			add, sfloor := boost(res.Matches, sg)
+			lastPair = sg
+			add, sfloor := boost(ix.near(sg), sg)
 			if zz := max(float64(shortZ)+add, sfloor); zz > best {
 				best, res.Start, res.End = zz, sg.Start, sg.End
 			}
@@ -317,6 +325,33 @@ func inTable(s string, sg Segment) bool {
 		}
 	}
 	return false
+}
+
+// matchIndex is a text's matches ordered by where they start, with the longest one's length,
+// to find those that may overlap a window without reading them all.
+type matchIndex struct {
+	ms     []Match
+	maxLen int
+}
+
+func newMatchIndex(dst, ms []Match) matchIndex {
+	ix := matchIndex{ms: append(dst, ms...)}
+	sort.Slice(ix.ms, func(i, j int) bool { return ix.ms[i].Start < ix.ms[j].Start })
+	for _, m := range ix.ms {
+		ix.maxLen = max(ix.maxLen, m.End-m.Start)
+	}
+	return ix
+}
+
+// near returns the matches that start no earlier than the longest could and still overlap
+// sg: a superset of those inside it (boost and answerDirected check overlap themselves).
+func (ix matchIndex) near(sg Segment) []Match {
+	lo := sort.Search(len(ix.ms), func(i int) bool { return ix.ms[i].Start >= sg.Start-ix.maxLen })
+	hi := sort.Search(len(ix.ms), func(i int) bool { return ix.ms[i].Start >= sg.End })
+	if hi < lo {
+		return nil
+	}
+	return ix.ms[lo:hi]
 }
 
 // pairGap is how far apart two rules' matches may lie to be judged as one passage.

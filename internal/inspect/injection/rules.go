@@ -102,10 +102,25 @@ func ruleSpecs() []ruleSpec {
 		// And in Arabic, Persian, Hindi, Vietnamese, Indonesian, Ukrainian, the Nordic
 		// languages, Finnish, Greek, Hebrew, Thai, Czech, Slovak, Romanian and Hungarian:
 		// "ignore (all, the previous) instructions", at most three words between verb and noun.
-		// Not "forget": "don't forget to read the instructions" is said everywhere. Keywords
+		// Not "forget": "don't forget to read the instructions" is said everywhere. One rule
+		// per language, each with its own keywords: as one rule behind one keyword list,
+		// every English "ignore" ran all fifteen languages' expression (90 µs a time). Keywords
 		// come in both of their normalised forms where a letter's look-alike depends on its
 		// case (Н and Ν become H and N, н and ν do not, or become v).
-		{"instruction-override", "تجاهل|نادیده|अनदेखा|नज़रअंदाज़|नजरअंदाज|bỏ qua|phớt lờ|abaikan|ігнор|ігhор|ignorera|ignorer|ohita|sivuuta|γνό|γνο|γnό|γnο|התעלם|ละเว้น|เพิกเฉย|ไม่ต้องสนใจ|ignoruj|ignor|figyelmen", `(?i)(تجاهل\S*)\s+(\S+\s+){0,3}(ال)?(تعليمات|أوامر|إرشادات)\S*|(دستورالعمل|دستورات|دستورها|راهنمایی)\S*\s+(\S+\s+){0,3}(را\s+)?نادیده\s+بگیر|(निर्देशों|निर्देश|आदेशों|निर्देशो)\s+(\S+\s+){0,2}(को\s+)?(अनदेखा|नज़रअंदाज़|नजरअंदाज)|\b(bỏ\s+qua|phớt\s+lờ)\s+(\S+\s+){0,4}(hướng\s+dẫn|chỉ\s+dẫn|chỉ\s+thị|mệnh\s+lệnh)|\babaikan\s+(\S+\s+){0,3}(instruksi|perintah|petunjuk|arahan)\b|ігнору\S*\s+(\S+\s+){0,3}(інструкці\S*|вказівк\S*|команд\S*|правил\S*)|\b(ignorera|ignorer)\s+(\S+\s+){0,3}(instruktion\S*|instruksjon\S*|anvisning\S*|regl\S*|regler)|\b(ohita|sivuuta)\s+(\S+\s+){0,3}(ohje\S*|käsky\S*|sään\S*)|(αγνό\S*|αγνο\S*)\s+(\S+\s+){0,3}(οδηγί\S*|εντολ\S*|κανόν\S*)|(התעלם|התעלמי|התעלמו)\s+(\S+\s+){0,3}\S*(הוראות|הנחיות|פקודות)|(ละเว้น|เพิกเฉย|ไม่ต้องสนใจ)\S{0,30}(คำสั่ง|คำแนะนำ)|\bignoruj\S*\s+(\S+\s+){0,3}(pokyn\S*|instrukc\S*|příkaz\S*|prikaz\S*|pravidl\S*)|\bignor[ăa]\S*\s+(\S+\s+){0,3}(instruc[țţt]iun\S*|comenz\S*|regul\S*)|\b(hagyd|hagyja|hagyjátok)\s+figyelmen\s+kívül\s+(\S+\s+){0,3}(utasítás\S*|parancs\S*|szabály\S*)`, strong, allKinds, 120, 200},
+		{"instruction-override", "تجاهل", `(?i)تجاهل\S*\s+(\S+\s+){0,3}(ال)?(تعليمات|أوامر|إرشادات)\S*`, strong, allKinds, 120, 200},                                                      // Arabic
+		{"instruction-override", "نادیده", `(?i)(دستورالعمل|دستورات|دستورها|راهنمایی)\S*\s+(\S+\s+){0,3}(را\s+)?نادیده\s+بگیر`, strong, allKinds, 120, 200},                               // Persian
+		{"instruction-override", "अनदेखा|नज़रअंदाज़|नजरअंदाज", `(?i)(निर्देशों|निर्देश|आदेशों|निर्देशो)\s+(\S+\s+){0,2}(को\s+)?(अनदेखा|नज़रअंदाज़|नजरअंदाज)`, strong, allKinds, 120, 200}, // Hindi
+		{"instruction-override", "bỏ qua|phớt lờ", `(?i)\b(bỏ\s+qua|phớt\s+lờ)\s+(\S+\s+){0,4}(hướng\s+dẫn|chỉ\s+dẫn|chỉ\s+thị|mệnh\s+lệnh)`, strong, allKinds, 120, 200},                 // Vietnamese
+		{"instruction-override", "abaikan", `(?i)\babaikan\s+(\S+\s+){0,3}(instruksi|perintah|petunjuk|arahan)\b`, strong, allKinds, 120, 200},                                            // Indonesian
+		{"instruction-override", "ігнор|ігhор", `(?i)ігнору\S*\s+(\S+\s+){0,3}(інструкці\S*|вказівк\S*|команд\S*|правил\S*)`, strong, allKinds, 120, 200},                                 // Ukrainian
+		{"instruction-override", "ignorera|ignorer", `(?i)\b(ignorera|ignorer)\s+(\S+\s+){0,3}(instruktion\S*|instruksjon\S*|anvisning\S*|regl\S*|regler)`, strong, allKinds, 120, 200},   // Swedish, Norwegian, Danish
+		{"instruction-override", "ohita|sivuuta", `(?i)\b(ohita|sivuuta)\s+(\S+\s+){0,3}(ohje\S*|käsky\S*|sään\S*)`, strong, allKinds, 120, 200},                                          // Finnish
+		{"instruction-override", "γνό|γνο|γnό|γnο", `(?i)(αγνό\S*|αγνο\S*)\s+(\S+\s+){0,3}(οδηγί\S*|εντολ\S*|κανόν\S*)`, strong, allKinds, 120, 200},                                      // Greek
+		{"instruction-override", "התעלם", `(?i)(התעלם|התעלמי|התעלמו)\s+(\S+\s+){0,3}\S*(הוראות|הנחיות|פקודות)`, strong, allKinds, 120, 200},                                               // Hebrew
+		{"instruction-override", "ละเว้น|เพิกเฉย|ไม่ต้องสนใจ", `(?i)(ละเว้น|เพิกเฉย|ไม่ต้องสนใจ)\S{0,30}(คำสั่ง|คำแนะนำ)`, strong, allKinds, 120, 200},                                    // Thai
+		{"instruction-override", "ignoruj", `(?i)\bignoruj\S*\s+(\S+\s+){0,3}(pokyn\S*|instrukc\S*|příkaz\S*|prikaz\S*|pravidl\S*)`, strong, allKinds, 120, 200},                          // Czech, Slovak
+		{"instruction-override", "ignoră|ignora", `(?i)\bignor[ăa]\S*\s+(\S+\s+){0,3}(instruc[țţt]iun\S*|comenz\S*|regul\S*)`, strong, allKinds, 120, 200},                                // Romanian
+		{"instruction-override", "figyelmen", `(?i)\b(hagyd|hagyja|hagyjátok)\s+figyelmen\s+kívül\s+(\S+\s+){0,3}(utasítás\S*|parancs\S*|szabály\S*)`, strong, allKinds, 120, 200},        // Hungarian
 		// And in Chinese, Japanese and Korean: "忽略之前的所有指令", "以前の指示を無視して",
 		// "이전의 모든 지시를 무시하고".
 		{"instruction-override", "忽略|无视|無視|忽视|忽視|忘记|忘記|不要理|무시|잊", `(忽略|无视|無視|忽视|忽視|忘记|忘記|忘掉|不要理会|不要理會)\s*掉?\s*(之前|以前|上面|上述|先前|前面|此前|原来|原來|原有|你的|所有|全部|一切)\s*(的)?\s*((所有|全部|一切)\s*(的)?)?\s*(指令|指示|说明|說明|规则|規則|提示词|提示詞|提示|命令|要求|设定|設定)|(以前|前|上記|これまで|今まで|先ほど|最初)\s*の\s*(すべて|全て|全部)?\s*の?\s*(指示|命令|ルール|指令|プロンプト|設定)\s*(を|は)\s*(すべて|全て)?\s*(無視|忘れ)|(이전|위의|앞의|기존|모든|이전의|위)\s*(의\s*)?(모든\s*)?(지시|명령|지침|규칙|프롬프트|설정)(사항)?\s*(을|를|은|는)?\s*(모두\s*|전부\s*)?(무시|잊)`, strong, allKinds, 90, 90},
