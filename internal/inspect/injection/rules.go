@@ -349,10 +349,12 @@ func ruleSpecs() []ruleSpec {
 		{"addressed-to-model", "after reading this|upon reading this|on reading this", `\b(after|upon|on)\s+reading\s+this\s*(issue|page|message|e-?mail|document|file|comment|note|review|post|ticket)?\s*,?\s+(please\s+|you\s+(must|should)\s+)?(immediately\s+)?(run|execute|call|send|forward|open|visit|delete|install|download|post|upload|share|reply)\b`, medium, KindResult | KindDescription, 16, 60},
 		// What is kept from the user: "do not mention the vulnerabilities".
 		{"conceal-from-user", "mention|disclose|report", `\b(do\s+not|don't|never|without)\s+(mention|disclos|report|flag|list|show)\w*\s+(any\s+of\s+|the\s+|any\s+)?(vulnerabilit\w*|security\s+(issues?|problems?|flaws?|risks?|warnings?)|malware|backdoors?|risks?|warnings?)\b`, medium, KindResult | KindDescription, 40, 60},
-		// Commands that wipe, force, drop or pipe a download into a shell: documentation
-		// shows them too (git guides force-push, SQL tutorials drop tables), so weak; wiping
-		// a home or root directory medium. With the reader told to run them, an attack.
-		{"destructive-command", "rm -rf|rm -fr|push --force|push -f|drop table|drop database|mkfs|curl|wget", `\brm\s+-(rf|fr)\s+(/|~)|\bgit\s+push\s+(\S+\s+)*(--force|-f)(\s|$|\x60)|\bdrop\s+(table|database)\b|\bmkfs\b|\b(curl|wget)\s+[^\n|]{0,200}\|\s*(sudo\s+)?(ba|z|da)?sh\b`, weak, KindResult, 8, 220},
+		// Commands that wipe, force or drop: documentation shows them too (git guides
+		// force-push, SQL tutorials drop tables), so weak; wiping a home or root directory
+		// medium. With the reader told to run them, an attack. Not a download piped into a
+		// shell: install instructions beside any request in the same window (an order number
+		// asked for in a reply) were flagged with it.
+		{"destructive-command", "rm -rf|rm -fr|push --force|push -f|drop table|drop database|mkfs", `\brm\s+-(rf|fr)\s+(/|~)|\bgit\s+push\s+(\S+\s+)*(--force|-f)(\s|$|\x60)|\bdrop\s+(table|database)\b|\bmkfs\b`, weak, KindResult, 8, 40},
 		{"destructive-command", "rm -rf|rm -fr", `\brm\s+-(rf|fr)\s+(/|~)`, medium, KindResult, 8, 40},
 		// Urgency and imperative pressure: alone never enough.
 		{"pressure", "you must|important that|critical that|essential that|vital that|immediately|mandatory|required to|!!!", `(\b(you\s+must|it\s+is\s+(very\s+|extremely\s+|absolutely\s+)?(important|critical|essential|vital)\s+that\s+you|immediately|mandatory|required\s+to)\b|!!!)`, weak, allKinds, 60, 60},
