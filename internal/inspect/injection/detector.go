@@ -295,36 +295,34 @@ const tableBars = 3
 // inTable says whether the sentence sg is set among table rows: the line before it or after
 // it, or the rest of its own line, is one.
 func inTable(s string, sg Segment) bool {
-	lo := sg.Start
-	for lo > 0 && s[lo-1] != '\n' {
-		lo--
-	}
-	hi := sg.End
-	for hi < len(s) && s[hi] != '\n' {
-		hi++
-	}
+	lo, hi := lineStartNear(s, sg.Start), lineEndNear(s, sg.End)
 	if strings.Count(s[lo:sg.Start], "|")+strings.Count(s[sg.End:hi], "|") >= tableBars {
 		return true
 	}
-	if lo > 0 {
-		p := lo - 1
-		for p > 0 && s[p-1] != '\n' {
-			p--
-		}
-		if strings.Count(s[p:lo], "|") >= tableBars {
-			return true
-		}
+	if lo > 0 && s[lo-1] == '\n' && strings.Count(s[lineStartNear(s, lo-1):lo-1], "|") >= tableBars {
+		return true
 	}
-	if hi < len(s) {
-		n := hi + 1
-		for n < len(s) && s[n] != '\n' {
-			n++
-		}
-		if strings.Count(s[hi:n], "|") >= tableBars {
-			return true
-		}
+	return hi < len(s) && s[hi] == '\n' && strings.Count(s[hi+1:lineEndNear(s, hi+1)], "|") >= tableBars
+}
+
+// tableLine bounds how far inTable reads a line on either side: a table row is shorter, and
+// reading the whole line for every sentence of a megabyte without a line break was
+// quadratic.
+const tableLine = 1024
+
+// lineStartNear is the start of the line holding s[i-1], or i-tableLine if that is later.
+func lineStartNear(s string, i int) int {
+	from := max(0, i-tableLine)
+	return from + strings.LastIndexByte(s[from:i], '\n') + 1
+}
+
+// lineEndNear is the end of the line holding s[i], or i+tableLine if that is earlier.
+func lineEndNear(s string, i int) int {
+	to := min(len(s), i+tableLine)
+	if n := strings.IndexByte(s[i:to], '\n'); n >= 0 {
+		return i + n
 	}
-	return false
+	return to
 }
 
 // matchIndex is a text's matches ordered by where they start, with the longest one's length,
