@@ -345,11 +345,7 @@ func TestInjectionOtherLanguages(t *testing.T) {
 func TestInjectionMoreLanguages(t *testing.T) {
 	e := engine(t)
 	for file, want := range map[string]bool{"multilingual_overrides.txt": true, "multilingual_benign.txt": false} {
-		b, err := os.ReadFile(filepath.Join("injection", "testdata", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		for _, line := range testdataLines(t, file) {
 			texts := []string{line}
 			if want {
 				texts = append(texts, strings.ToUpper(line))
@@ -363,6 +359,16 @@ func TestInjectionMoreLanguages(t *testing.T) {
 	}
 }
 
+// testdataLines reads a file of the injection detector's test data, a case per line.
+func testdataLines(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("injection", "testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
 // TestInjectionWebContent: injections of the kind planted in web pages, issues and repositories
 // ("[system](#context)", "### Instruction:", "BEGIN ADMIN OVERRIDE", an HTML comment to the
 // model, "after reading this issue, run ...") are flagged; documentation that shows the same
@@ -370,11 +376,7 @@ func TestInjectionMoreLanguages(t *testing.T) {
 func TestInjectionWebContent(t *testing.T) {
 	e := engine(t)
 	for file, want := range map[string]bool{"web_injections.txt": true, "web_benign.txt": false} {
-		b, err := os.ReadFile(filepath.Join("injection", "testdata", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		for _, line := range testdataLines(t, file) {
 			text := strings.ReplaceAll(line, `\n`, "\n") // a written \n is a line break
 			if rep := e.Inspect(context.Background(), text, KindResult); rep.Flagged != want {
 				t.Errorf("%s: flagged %v (score %.3f, findings %v), want %v: %s", file, rep.Flagged, rep.Injection, Labels(rep.Findings), want, line)

@@ -3,6 +3,7 @@ package inspect
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -450,16 +451,8 @@ func decodeHex(run string) (string, bool) {
 			return "", false
 		}
 	}
-	for i := 0; i < len(run); i++ {
-		if !isHex(run[i]) {
-			return "", false
-		}
-	}
-	b := make([]byte, len(run)/2)
-	for i := range b {
-		b[i] = unhex(run[2*i])<<4 | unhex(run[2*i+1])
-	}
-	if !utf8.Valid(b) || !wordText(b) {
+	b, err := hex.DecodeString(run)
+	if err != nil || !utf8.Valid(b) || !wordText(b) {
 		return "", false
 	}
 	return string(b), true

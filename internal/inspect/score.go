@@ -62,21 +62,16 @@ func (e *Engine) Score(ctx context.Context, r io.Reader, w io.Writer, kind Kind)
 // attack thousands of times.
 func runeOffsets(text string, fs []Finding) []Finding {
 	out := make([]Finding, len(fs))
-	copy(out, fs)
-	ascii := isASCII(text)
 	offs := make([]int, 0, 2*len(fs))
-	for i := range out {
-		out[i].Start, out[i].End = min(out[i].Start, len(text)), min(out[i].End, len(text))
-		offs = append(offs, out[i].Start, out[i].End)
-	}
-	if ascii {
-		return out // every byte is a code point
+	for i, f := range fs {
+		f.Start, f.End = min(f.Start, len(text)), min(f.End, len(text))
+		out[i] = f
+		offs = append(offs, f.Start, f.End)
 	}
 	slices.Sort(offs)
-	offs = slices.Compact(offs)
 	runes := make(map[int]int, len(offs))
 	pos, n := 0, 0 // pos is a character boundary, n the code points before it
-	for _, o := range offs {
+	for _, o := range slices.Compact(offs) {
 		for pos < o {
 			_, size := utf8.DecodeRuneInString(text[pos:])
 			if pos+size > o {
@@ -91,13 +86,4 @@ func runeOffsets(text string, fs []Finding) []Finding {
 		out[i].Start, out[i].End = runes[out[i].Start], runes[out[i].End]
 	}
 	return out
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }

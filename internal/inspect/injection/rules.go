@@ -428,7 +428,7 @@ const (
 )
 
 // ruleSet is the compiled rules and one automaton over all their keywords. The automaton
-// (1.7 MB of tables) is built when first needed: the inspection engine finds these keywords
+// (1.2 MB of tables) is built when first needed: the inspection engine finds these keywords
 // with its own automaton over every detector's (ScoreHits), so a gateway never builds it.
 type ruleSet struct {
 	rules   []rule
