@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -334,7 +335,7 @@ type matchIndex struct {
 
 func newMatchIndex(dst, ms []Match) matchIndex {
 	ix := matchIndex{ms: append(dst, ms...)}
-	sort.Slice(ix.ms, func(i, j int) bool { return ix.ms[i].Start < ix.ms[j].Start })
+	slices.SortFunc(ix.ms, func(a, b Match) int { return a.Start - b.Start })
 	for _, m := range ix.ms {
 		ix.maxLen = max(ix.maxLen, m.End-m.Start)
 	}
