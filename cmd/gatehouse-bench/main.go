@@ -70,6 +70,7 @@ func relayCmd(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	to := fs.String("to", "", "upstream host:port (loopback)")
 	userCopy := fs.Bool("copy", false, "copy every byte through the relay's own buffer instead of letting the kernel move it (splice)")
+	durable := fs.String("durable", "", "also append every chunk to a durable log in this file (group-committed, fdatasync), forwarding a client's chunk only once it is durable: the floor under an audit record")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -84,8 +85,17 @@ func relayCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "relay:", err)
 		return 1
 	}
+	var log *bench.DurableLog
+	if *durable != "" {
+		if log, err = bench.OpenDurableLog(*durable, 64<<20); err != nil {
+			ln.Close()
+			fmt.Fprintln(stderr, "relay:", err)
+			return 1
+		}
+		defer log.Close()
+	}
 	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
-	if err := bench.Relay(ctx, ln, *to, *userCopy); err != nil {
+	if err := bench.Relay(ctx, ln, *to, *userCopy, log); err != nil {
 		fmt.Fprintln(stderr, "relay:", err)
 		return 1
 	}

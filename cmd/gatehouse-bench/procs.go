@@ -134,6 +134,21 @@ func startRelay(ctx context.Context, self, dir, upURL string, userCopy bool) (*c
 	return c, u.String(), nil
 }
 
+// startDurableRelay starts the copying relay with a durable log in dir: the audit floor.
+func startDurableRelay(ctx context.Context, self, dir, upURL string) (*child, string, error) {
+	u, err := url.Parse(upURL)
+	if err != nil {
+		return nil, "", err
+	}
+	args := []string{"relay", "--to", u.Host, "--copy", "--durable", filepath.Join(dir, "relay-durable.log")}
+	c, addr, err := startListening(ctx, "relay-durable", exec.Command(self, args...), dir)
+	if err != nil {
+		return nil, "", err
+	}
+	u.Host = addr
+	return c, u.String(), nil
+}
+
 // startListening starts cmd and waits for its first stdout line, "listening X", returning X.
 func startListening(ctx context.Context, name string, cmd *exec.Cmd, dir string) (*child, string, error) {
 	out, err := cmd.StdoutPipe()

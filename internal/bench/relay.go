@@ -19,7 +19,12 @@ import (
 // With userCopy, every byte goes through a buffer in the relay's memory (read, then write),
 // as in any proxy that must look at what it forwards; without it, io.Copy between two TCP
 // connections moves bytes inside the kernel (splice(2)) and the relay never touches them.
-func Relay(ctx context.Context, ln net.Listener, to string, userCopy bool) error {
+//
+// With log (which implies userCopy), every chunk read from a client is appended to log and
+// forwarded only once it is durable, and every chunk from the upstream is appended without
+// waiting: the floor for a proxy that keeps a durable record of each request and its
+// outcome.
+func Relay(ctx context.Context, ln net.Listener, to string, userCopy bool, log *DurableLog) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -69,10 +74,12 @@ func Relay(ctx context.Context, ln net.Listener, to string, userCopy bool) error
 			continue
 		}
 		wg.Add(2)
-		pipe := func(dst, src net.Conn) {
+		pipe := func(dst, src net.Conn, fromClient bool) {
 			defer wg.Done()
 			var err error
-			if userCopy {
+			if log != nil {
+				err = copyLogged(dst, src, log, fromClient)
+			} else if userCopy {
 				// Hiding ReaderFrom and WriterTo keeps io.CopyBuffer from splicing.
 				_, err = io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, 64<<10))
 			} else {
@@ -87,7 +94,30 @@ func Relay(ctx context.Context, ln net.Listener, to string, userCopy bool) error
 			src.Close()
 			track(src, false)
 		}
-		go pipe(u, c)
-		go pipe(c, u)
+		go pipe(u, c, true)
+		go pipe(c, u, false)
+	}
+}
+
+// copyLogged copies src to dst through log: each chunk is appended before it is written,
+// and with wait the write follows its sync.
+func copyLogged(dst io.Writer, src io.Reader, log *DurableLog, wait bool) error {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if lerr := log.Append(buf[:n], wait); lerr != nil {
+				return lerr
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 }
