@@ -250,6 +250,51 @@ func TestAppendAfterAnotherWriter(t *testing.T) {
 	}
 }
 
+// The same with both writers busy at once: the loser of each race on the head re-seals from
+// the winner's, waiting on the lock where it must, and no write fails or forks the chain.
+func TestConcurrentWritersOnOneChain(t *testing.T) {
+	st, path := newStore(t)
+	other, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	key := newKey(t)
+	var auditors []*Auditor
+	for _, s := range []Store{st, other} {
+		a, err := New(Config{Store: s, Chain: "gw-1", Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		auditors = append(auditors, a)
+	}
+	const perWriter, writers = 40, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, perWriter*writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := auditors[w%2]
+			for i := range perWriter {
+				if err := a.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest, Subject: fmt.Sprint(w), Target: fmt.Sprint(i)}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	rep := verifyOne(t, st, key.Public().(ed25519.PublicKey), nil)
+	if !rep.OK || rep.Records != perWriter*writers || rep.LastSeq != perWriter*writers {
+		t.Fatalf("%+v", rep)
+	}
+}
+
 func TestWriteFailsClosed(t *testing.T) {
 	st, _ := newStore(t)
 	a, _ := New(Config{Store: st, Chain: "c", Key: newKey(t)})

@@ -176,6 +176,22 @@ func (s *SQLite) Append(ctx context.Context, chain string, recs []*Record) error
 // append writes recs after head h in one transaction; h is read in the transaction unless
 // known.
 func (s *SQLite) append(ctx context.Context, chain string, recs []*Record, h chainHead, known bool) error {
+	if known && len(recs) <= insertRows {
+		// One statement is its own transaction: no BEGIN and COMMIT statements around it.
+		// Another writer that moved the head makes it fail on (chain, seq), writing nothing.
+		bodies, err := seal(chain, h.seq, h.hash, recs)
+		if err != nil {
+			return err
+		}
+		stmt, err := s.insertStmt(len(recs))
+		if err != nil {
+			return fmt.Errorf("audit store: prepare: %w", err)
+		}
+		if _, err := stmt.ExecContext(ctx, insertArgs(make([]any, 0, insertCols*len(recs)), chain, recs, bodies)...); err != nil {
+			return fmt.Errorf("audit store: insert: %w", err)
+		}
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit store: begin: %w", err)
@@ -198,10 +214,7 @@ func (s *SQLite) append(ctx context.Context, chain string, recs []*Record, h cha
 		if err != nil {
 			return fmt.Errorf("audit store: prepare: %w", err)
 		}
-		args = args[:0]
-		for i, r := range recs[start:end] {
-			args = append(args, chain, r.Seq, r.Time.UTC().Format(time.RFC3339Nano), r.Kind, r.Subject, r.Tenant, r.Server, r.Target, r.Decision, r.Outcome, bodies[start+i], r.Hash)
-		}
+		args = insertArgs(args[:0], chain, recs[start:end], bodies[start:end])
 		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("audit store: insert: %w", err)
 		}
@@ -210,6 +223,14 @@ func (s *SQLite) append(ctx context.Context, chain string, recs []*Record, h cha
 		return fmt.Errorf("audit store: commit: %w", err)
 	}
 	return nil
+}
+
+// insertArgs appends the insert statement's arguments for recs to args.
+func insertArgs(args []any, chain string, recs []*Record, bodies [][]byte) []any {
+	for i, r := range recs {
+		args = append(args, chain, r.Seq, r.Time.UTC().Format(time.RFC3339Nano), r.Kind, r.Subject, r.Tenant, r.Server, r.Target, r.Decision, r.Outcome, bodies[i], r.Hash)
+	}
+	return args
 }
 
 // isConstraint reports whether err is SQLite's constraint violation (a sequence number
