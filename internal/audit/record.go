@@ -65,10 +65,7 @@ type Record struct {
 
 // body is the canonical JSON the hash covers: the record without its hash.
 func (r *Record) body() ([]byte, error) {
-	c := *r
-	c.Hash = ""
-	c.Time = c.Time.UTC()
-	return json.Marshal(&c)
+	return appendBody(make([]byte, 0, 1024), r)
 }
 
 // chainHash is SHA-256(prev || body) in hex.
