@@ -70,7 +70,7 @@ func relayCmd(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	to := fs.String("to", "", "upstream host:port (loopback)")
 	userCopy := fs.Bool("copy", false, "copy every byte through the relay's own buffer instead of letting the kernel move it (splice)")
-	durable := fs.String("durable", "", "also append every chunk to a durable log in this file (group-committed, fdatasync), forwarding a client's chunk only once it is durable: the floor under an audit record")
+	durable := fs.String("durable", "", "also keep a durable log in this file (group-committed, fdatasync): each client chunk, forwarded only once durable, and the SHA-256 of each upstream chunk: the floor under an audit record")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

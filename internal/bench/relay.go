@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"net"
@@ -21,9 +22,9 @@ import (
 // connections moves bytes inside the kernel (splice(2)) and the relay never touches them.
 //
 // With log (which implies userCopy), every chunk read from a client is appended to log and
-// forwarded only once it is durable, and every chunk from the upstream is appended without
-// waiting: the floor for a proxy that keeps a durable record of each request and its
-// outcome.
+// forwarded only once it is durable, and the SHA-256 digest of every chunk from the upstream
+// is appended without waiting (as the gateway records a response by its size and digest):
+// the floor for a proxy that keeps a durable record of each request and its outcome.
 func Relay(ctx context.Context, ln net.Listener, to string, userCopy bool, log *DurableLog) error {
 	var (
 		wg    sync.WaitGroup
@@ -99,14 +100,20 @@ func Relay(ctx context.Context, ln net.Listener, to string, userCopy bool, log *
 	}
 }
 
-// copyLogged copies src to dst through log: each chunk is appended before it is written,
-// and with wait the write follows its sync.
+// copyLogged copies src to dst through log. A request chunk (wait) is appended as it is
+// and written once it is durable; a response chunk is appended as its SHA-256 digest,
+// without waiting.
 func copyLogged(dst io.Writer, src io.Reader, log *DurableLog, wait bool) error {
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if lerr := log.Append(buf[:n], wait); lerr != nil {
+			rec := buf[:n]
+			if !wait {
+				sum := sha256.Sum256(rec)
+				rec = sum[:]
+			}
+			if lerr := log.Append(rec, wait); lerr != nil {
 				return lerr
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
