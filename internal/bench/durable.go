@@ -34,6 +34,7 @@ type DurableLog struct {
 	err   error
 
 	waited, all atomic.Int64 // records appended: waited for, in all
+	commits     atomic.Int64
 }
 
 type logEntry struct {
@@ -83,6 +84,9 @@ func (l *DurableLog) Append(b []byte, wait bool) error {
 
 // Records is how many records were appended, and how many of them callers waited for.
 func (l *DurableLog) Records() (all, waited int64) { return l.all.Load(), l.waited.Load() }
+
+// Commits is how many group commits (one write and one fdatasync each) were made.
+func (l *DurableLog) Commits() int64 { return l.commits.Load() }
 
 // Close commits what is queued and closes the file.
 func (l *DurableLog) Close() error {
@@ -140,6 +144,7 @@ func (l *DurableLog) run() {
 		start := time.Now()
 		err := l.commit(batch)
 		l.took = time.Since(start)
+		l.commits.Add(1)
 		for _, e := range batch {
 			if e.done != nil {
 				e.done <- err
