@@ -496,6 +496,33 @@ func guardFor(name, keywords string) func(lower string, p int) bool {
 			}
 			return i < p && precededBy(lower, i, "to", "with")
 		}
+	case "credential-access ssh|id_rsa|id_ed25519|.env|api key|api_key|api-key|apikey|password|passwd|credential|secret key|access token|tokens|private key|mcp.json|.aws/|/etc/shadow|/etc/passwd|cookie|seed phrase|security code|2fa code|verification code":
+		// A secret named by a word ("password", "api key") is a target only after one of
+		// the owners (the user's, their, all, every, any, stored, saved, his, her) and at
+		// most two words: "read your password" is not a match, and most mentions are like it.
+		return func(lower string, p int) bool {
+			if !hasAnyPrefix(lower[p:], "api", "passw", "credential", "secret", "access", "tokens", "private", "security", "2fa", "verification") ||
+				p > 0 && lower[p-1] == '/' { // a path ("/etc/passwd") or a file needs no owner
+				return true
+			}
+			j := skipSpaceBack(lower, p)
+			for w := 0; j < p && w <= 2; w++ {
+				if endsWithOwner(lower[:j]) {
+					return true
+				}
+				k := j
+				for k > 0 && isRegexpWord(lower[k-1]) {
+					k--
+				}
+				if k == j {
+					return false
+				}
+				if j = skipSpaceBack(lower, k); j == k {
+					return false
+				}
+			}
+			return false
+		}
 	case "exfiltration-directive http|url|endpoint|webhook": // ... (to|into)\s+(https?://|the\s+(url|endpoint|webhook)\b)
 		return func(lower string, p int) bool {
 			if strings.HasPrefix(lower[p:], "http") {
@@ -519,6 +546,37 @@ func precededBy(lower string, i int, words ...string) bool {
 	}
 	for _, w := range words {
 		if j >= len(w) && lower[j-len(w):j] == w && (j == len(w) || !isRegexpWord(lower[j-len(w)-1])) {
+			return true
+		}
+	}
+	return false
+}
+
+// endsWithOwner reports whether s ends with one of credential-access's owners,
+// (the\s+user'?s?|their|all(\s+the)?|every|any|stored|saved|his|her), which the expression
+// lets begin anywhere ("other" ends with "her").
+func endsWithOwner(s string) bool {
+	for _, w := range []string{"their", "all", "every", "any", "stored", "saved", "his", "her"} {
+		if strings.HasSuffix(s, w) {
+			return true
+		}
+	}
+	if t, ok := strings.CutSuffix(s, "the"); ok { // "all the"
+		j := skipSpaceBack(t, len(t))
+		return j < len(t) && strings.HasSuffix(t[:j], "all")
+	}
+	t := strings.TrimSuffix(s, "s")
+	t = strings.TrimSuffix(t, "'")
+	if t, ok := strings.CutSuffix(t, "user"); ok { // "the user's"
+		j := skipSpaceBack(t, len(t))
+		return j < len(t) && strings.HasSuffix(t[:j], "the")
+	}
+	return false
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
 			return true
 		}
 	}
