@@ -71,8 +71,6 @@ func (l *DurableLog) Append(b []byte, wait bool) error {
 	l.all.Add(1)
 	if wait {
 		l.waited.Add(1)
-	}
-	if wait {
 		e.done = make(chan error, 1)
 	}
 	l.ch <- e
