@@ -481,11 +481,12 @@ func compileRules() *ruleSet {
 	return rs
 }
 
-// guardFor is the guard of the rules (by name and keywords) whose keyword sits at the end of
-// every match, after words a match needs: the directives to send something to an address,
-// which ran their expressions around every e-mail address and URL in a text (a third of all
-// rule time on the development data) though only an address after "to" or "with" can end a
-// match.
+// guardFor is the guard of a rule (by name and keywords) whose keyword is often where no match
+// can be: the directives to send something to an address ran their expressions around every
+// e-mail address and URL of a text (a third of all rule time on the development data), though
+// an address ends a match only after "to" or "with"; credential-access ran its own around
+// every "password" and "token", though a secret named by a word is a target only after an
+// owner. TestRuleGuards holds each guard to its expression.
 func guardFor(name, keywords string) func(lower string, p int) bool {
 	switch name + " " + keywords {
 	case "exfiltration-directive @": // ... (to|with)\s+[\w.+\-]+@
