@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // BenchmarkWrite is one durable record written by 8 concurrent callers (group commit) to
@@ -56,25 +57,23 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkSync is the floor under a durable record on this machine: writing 600 bytes to a
-// file and fdatasync-ing it, with nothing else; "append" grows the file (so each sync also
-// commits the file system's metadata), "overwrite" rewrites a preallocated one (as a log of
-// preallocated segments would). cpu-µs/op is this process's CPU per sync (on a
-// paravirtualised kernel most of it is the kernel's), which a group commit shares among the
-// records it carries.
+// file and making them durable, with nothing else. "append" grows the file and fdatasyncs (so
+// each sync also commits the file system's metadata); "overwrite" rewrites a preallocated
+// one (as a log of preallocated segments would); "dsync" and "direct-dsync" rewrite it with
+// O_DSYNC, and O_DIRECT|O_DSYNC (a 4 KiB aligned block), the write itself durable.
+// cpu-µs/op is this process's CPU per durable write (on a paravirtualised kernel most of it
+// is the kernel's), which a group commit shares among the records it carries.
 func BenchmarkSync(b *testing.B) {
-	for _, prealloc := range []bool{false, true} {
-		name := "append"
-		if prealloc {
-			name = "overwrite"
-		}
-		b.Run(name, func(b *testing.B) {
-			f, err := os.Create(filepath.Join(b.TempDir(), "sync"))
+	for _, mode := range []string{"append", "overwrite", "dsync", "direct-dsync"} {
+		b.Run(mode, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "sync")
+			f, err := os.Create(path)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer f.Close()
 			const span = 16 << 20
-			if prealloc { // written out in full: no hole and no unwritten extent left to convert
+			if mode != "append" { // written out in full: no hole and no unwritten extent left to convert
 				if _, err := f.Write(make([]byte, span)); err != nil {
 					b.Fatal(err)
 				}
@@ -82,21 +81,43 @@ func BenchmarkSync(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			buf := make([]byte, 600)
+			size, flags := 600, 0
+			switch mode {
+			case "dsync":
+				flags = syscall.O_DSYNC
+			case "direct-dsync":
+				size, flags = 4096, syscall.O_DIRECT|syscall.O_DSYNC
+			}
+			if flags != 0 {
+				f.Close()
+				if f, err = os.OpenFile(path, os.O_RDWR|flags, 0); err != nil {
+					b.Skipf("%s: %v", mode, err)
+				}
+			}
+			buf := alignedBlock(size)
 			var off int64
 			cpu0 := cpuTime()
 			for b.Loop() {
 				if _, err := f.WriteAt(buf, off); err != nil {
 					b.Fatal(err)
 				}
-				if off += int64(len(buf)); prealloc && off+int64(len(buf)) > span {
+				if off += int64(len(buf)); mode != "append" && off+int64(len(buf)) > span {
 					off = 0
 				}
-				if err := syscall.Fdatasync(int(f.Fd())); err != nil {
-					b.Fatal(err)
+				if flags == 0 {
+					if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
+}
+
+// alignedBlock is n bytes starting on a 4 KiB boundary, as O_DIRECT needs.
+func alignedBlock(n int) []byte {
+	raw := make([]byte, n+4096)
+	off := (4096 - int(uintptr(unsafe.Pointer(&raw[0]))%4096)) % 4096
+	return raw[off : off+n]
 }
