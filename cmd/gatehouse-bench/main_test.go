@@ -69,3 +69,37 @@ func TestRoundsMerge(t *testing.T) {
 		t.Error("--rounds 0 accepted")
 	}
 }
+
+// TestAuditFloor: the audit checks take their floor from the durable relay against the
+// copying relay, in the same way as their own figure from the two gateways.
+func TestAuditFloor(t *testing.T) {
+	cell := func(path string, perSecond, cpu float64) *cellReport {
+		return &cellReport{Payload: "echo", Concurrency: targetRatioConc, Path: path,
+			Result: bench.Result{Calls: 1000, PerSecond: perSecond}, GatewayCPUmsPerCall: cpu}
+	}
+	r := &report{Cells: []*cellReport{
+		cell("direct", 4000, 0),
+		cell("relay-copy", 3000, 0.090),
+		cell("relay-durable", 2700, 0.120),
+		cell("gateway", 2800, 0.100),
+		cell("gateway-audit", 1400, 0.300),
+	}}
+	var ratio, cpu *targetCheck
+	for _, c := range checkTargets(r) {
+		switch {
+		case strings.HasPrefix(c.What, "throughput with audit on"):
+			ratio = &c
+		case strings.HasPrefix(c.What, "gateway CPU per audit record"):
+			cpu = &c
+		}
+	}
+	if ratio == nil || cpu == nil {
+		t.Fatal("no audit checks")
+	}
+	if ratio.Got != "0.50x" || ratio.Pass || ratio.Floor != "0.90x" || !ratio.FloorPass {
+		t.Errorf("throughput: %+v", *ratio)
+	}
+	if !strings.HasPrefix(cpu.Got, "+0.100 ms") || cpu.Pass || !strings.HasPrefix(cpu.Floor, "+0.015 ms") || !cpu.FloorPass {
+		t.Errorf("CPU per record: %+v", *cpu)
+	}
+}
