@@ -161,8 +161,9 @@ var guardSeeds = []string{
 	"send all the new shiny passwords",
 }
 
-// TestRuleGuards: a guard only saves work. Every rule matches exactly where it matched
-// without its guard, and the seeds do reach the guarded rules.
+// TestRuleGuards: a guard, and a search that starts at the first of a rule's first literals,
+// only save work. Every rule matches exactly where it matched without them, and the seeds do
+// reach the guarded rules.
 func TestRuleGuards(t *testing.T) {
 	guarded, bare := guardPair(t)
 	fired := map[string]int{}
@@ -190,20 +191,68 @@ func FuzzRuleGuards(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) { checkGuards(t, guarded, bare, s) })
 }
 
-// guardPair is the rule set twice, the second without guards.
+// guardPair is the rule set twice, the second without guards and first literals.
 func guardPair(t testing.TB) (guarded, bare *ruleSet) {
 	guarded, bare = compileRules(), compileRules()
-	n := 0
+	n, firsts := 0, 0
 	for i := range bare.rules {
 		if bare.rules[i].guard != nil {
 			bare.rules[i].guard = nil
 			n++
 		}
+		if bare.rules[i].firsts != nil {
+			bare.rules[i].firsts = nil
+			firsts++
+		}
 	}
 	if n != 4 { // guardFor's cases: a rule renamed or rekeyed loses its guard
 		t.Fatalf("%d rules have a guard, want 4", n)
 	}
+	if firsts < len(bare.rules)/2 {
+		t.Fatalf("%d of %d rules have first literals", firsts, len(bare.rules))
+	}
 	return guarded, bare
+}
+
+func TestFirstLiterals(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		want []string
+	}{
+		{`\b(ab|cd)x`, []string{"ab", "cd"}},
+		{`\b(ab\w*|cd)\s+x|\bef`, []string{"ab", "cd", "ef"}},
+		{`\byou\s+are`, []string{"you"}},
+		{`\b(forget|forgot)`, []string{"forg"}}, // the parser factors the common prefix
+		{`(^|\n)ab`, nil},
+		{`\b(a?b)`, nil},
+		{`\b<x`, nil},
+		{`(?i)\bab`, nil},
+		{`\b(ab)|cd`, nil},
+		{`ab\b`, nil},
+	} {
+		if got := firstLiterals(tc.expr); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.expr, got, tc.want)
+		}
+	}
+}
+
+func TestFirstAt(t *testing.T) {
+	lower := "xabc ab_ab cd ab"
+	for _, tc := range []struct {
+		lo, hi int
+		lits   []string
+		want   int
+	}{
+		{0, len(lower), []string{"ab"}, 5}, // "xabc" and "_ab" are inside words
+		{0, len(lower), []string{"ab", "cd"}, 5},
+		{6, len(lower), []string{"ab", "cd"}, 11}, // from inside a word: its rest is no start
+		{0, 12, []string{"zz", "cd"}, -1},         // "cd" does not fit before hi
+		{0, len(lower), []string{"cd", "ab"}, 5},
+	} {
+		if got := firstAt(lower, tc.lo, tc.hi, tc.lits); got != tc.want {
+			t.Errorf("firstAt(%q[%d:%d], %q) = %d, want %d", lower, tc.lo, tc.hi, tc.lits, got, tc.want)
+		}
+	}
 }
 
 // checkGuards compares the two rule sets on s, of every kind, and returns the matches on

@@ -2,6 +2,7 @@ package injection
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
 	"unicode"
@@ -67,6 +68,9 @@ type rule struct {
 	// guard, if set, is a cheap test at a keyword occurrence (lower, its start) that every
 	// match around it needs; the expression runs only where it passes.
 	guard func(lower string, p int) bool
+	// firsts, if set, are literals one of which begins every match, at a word boundary
+	// (the expression is \b followed by them): the search starts at the first of them.
+	firsts []string
 }
 
 const allKinds = KindResult | KindDescription | KindArgument
@@ -469,7 +473,7 @@ func compileRules() *ruleSet {
 		// scripts is compiled to match that form.
 		expr := normalisedForms(unorm.NFKC.String(s.expr))
 		rs.rules[i] = rule{name: s.name, keywords: splitKeywords(asText(unorm.NFKC.String(s.keywords))), re: regexp.MustCompile(expr), needs: requiredSets(expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after,
-			guard: guardFor(s.name, s.keywords)}
+			guard: guardFor(s.name, s.keywords), firsts: firstLiterals(expr)}
 		for _, kw := range rs.rules[i].keywords {
 			words = append(words, kw)
 			// A keyword in another script (a stem, or letters with no spaces between words)
@@ -656,6 +660,12 @@ func scanEach(rs *ruleSet, lower string, kind Kind, dst []Match, each func(func(
 			if !hasAll(lower[lo:hi], r.needs) {
 				continue
 			}
+			if r.firsts != nil {
+				// No match begins before the first of its first literals: search from there.
+				if lo = firstAt(lower, lo, hi, r.firsts); lo < 0 {
+					continue
+				}
+			}
 			for _, m := range r.re.FindAllStringIndex(lower[lo:hi], -1) {
 				dst = appendMatch(dst, Match{Rule: r.name, Start: lo + m[0], End: lo + m[1], boost: r.boost})
 			}
@@ -730,6 +740,96 @@ func splitKeywords(s string) []string {
 		return strings.Split(s, "|")
 	}
 	return strings.Fields(s)
+}
+
+// firstLiterals returns, for an expression that is \b and then a choice of literals (each
+// beginning with an ASCII word character), or a choice of such expressions, those literals;
+// else nil. Every match then begins
+// with one of them at a word boundary, and a search may start at the first such place: the
+// same matches, found without trying every position before it.
+func firstLiterals(expr string) []string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	branches := []*syntax.Regexp{re}
+	if re.Op == syntax.OpAlternate { // \b(a|b)x|\b(c)y: each branch on its own
+		branches = re.Sub
+	}
+	var lits []string
+	for _, b := range branches {
+		if b.Op != syntax.OpConcat || len(b.Sub) < 2 || b.Sub[0].Op != syntax.OpWordBoundary {
+			return nil
+		}
+		l := prefixLiterals(b.Sub[1])
+		if l == nil {
+			return nil
+		}
+		lits = append(lits, l...)
+	}
+	for _, l := range lits {
+		if l == "" || !isRegexpWord(l[0]) {
+			return nil
+		}
+	}
+	return lits
+}
+
+// prefixLiterals returns literals one of which every match of re begins with, or nil.
+func prefixLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		return []string{string(re.Rune)}
+	case syntax.OpCapture:
+		return prefixLiterals(re.Sub[0])
+	case syntax.OpConcat:
+		if len(re.Sub) == 0 {
+			return nil
+		}
+		return prefixLiterals(re.Sub[0])
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			l := prefixLiterals(sub)
+			if l == nil {
+				return nil
+			}
+			out = append(out, l...)
+		}
+		return out
+	}
+	return nil
+}
+
+// firstAt returns where in lower[lo:hi] one of lits first begins at a word boundary (as \b
+// sees it in the whole text), or -1.
+func firstAt(lower string, lo, hi int, lits []string) int {
+	best := -1
+	for _, l := range lits {
+		for from := lo; ; {
+			end := hi
+			if best >= 0 {
+				end = min(hi, best+len(l)) // only an earlier place matters
+			}
+			if end-from < len(l) {
+				break
+			}
+			i := strings.Index(lower[from:end], l)
+			if i < 0 {
+				break
+			}
+			at := from + i
+			if at == 0 || !isRegexpWord(lower[at-1]) {
+				best = at
+				break
+			}
+			from = at + 1
+		}
+	}
+	return best
 }
 
 // lineStart moves a window's start back to the start of its line (at most 120 bytes), so
