@@ -69,7 +69,8 @@ type rule struct {
 	// match around it needs; the expression runs only where it passes.
 	guard func(lower string, p int) bool
 	// firsts, if set, are literals one of which begins every match, at a word boundary
-	// (the expression is \b followed by them): the search starts at the first of them.
+	// (the expression is \b followed by them); re is then anchored, and tried only where
+	// one of them begins.
 	firsts []string
 }
 
@@ -472,8 +473,13 @@ func compileRules() *ruleSet {
 		// Cyrillic and Greek letters that look Latin made Latin. A rule written in those
 		// scripts is compiled to match that form.
 		expr := normalisedForms(unorm.NFKC.String(s.expr))
-		rs.rules[i] = rule{name: s.name, keywords: splitKeywords(asText(unorm.NFKC.String(s.keywords))), re: regexp.MustCompile(expr), needs: requiredSets(expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after,
-			guard: guardFor(s.name, s.keywords), firsts: firstLiterals(expr)}
+		firsts := firstLiterals(expr)
+		compiled := expr
+		if firsts != nil {
+			compiled = `^(?:` + expr + `)` // tried only where a first literal begins
+		}
+		rs.rules[i] = rule{name: s.name, keywords: splitKeywords(asText(unorm.NFKC.String(s.keywords))), re: regexp.MustCompile(compiled), needs: requiredSets(expr), boost: s.boost, kinds: s.kinds, before: s.before, after: s.after,
+			guard: guardFor(s.name, s.keywords), firsts: firsts}
 		for _, kw := range rs.rules[i].keywords {
 			words = append(words, kw)
 			// A keyword in another script (a stem, or letters with no spaces between words)
@@ -661,10 +667,22 @@ func scanEach(rs *ruleSet, lower string, kind Kind, dst []Match, each func(func(
 				continue
 			}
 			if r.firsts != nil {
-				// No match begins before the first of its first literals: search from there.
-				if lo = firstAt(lower, lo, hi, r.firsts); lo < 0 {
-					continue
+				// A match begins only where a first literal does: try the (anchored)
+				// expression there alone, as a leftmost-first search would meet them.
+				for pos := lo; ; {
+					k := firstAt(lower, pos, hi, r.firsts)
+					if k < 0 {
+						break
+					}
+					m := r.re.FindStringIndex(lower[k:hi])
+					if m == nil {
+						pos = k + 1
+						continue
+					}
+					dst = appendMatch(dst, Match{Rule: r.name, Start: k, End: k + m[1], boost: r.boost})
+					pos = k + m[1]
 				}
+				continue
 			}
 			for _, m := range r.re.FindAllStringIndex(lower[lo:hi], -1) {
 				dst = appendMatch(dst, Match{Rule: r.name, Start: lo + m[0], End: lo + m[1], boost: r.boost})
