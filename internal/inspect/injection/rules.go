@@ -779,7 +779,7 @@ func firstLiterals(expr string) []string {
 		if b.Op != syntax.OpConcat || len(b.Sub) < 2 || b.Sub[0].Op != syntax.OpWordBoundary {
 			return nil
 		}
-		l := prefixLiterals(b.Sub[1])
+		l := prefixLiterals(&syntax.Regexp{Op: syntax.OpConcat, Sub: b.Sub[1:]})
 		if l == nil {
 			return nil
 		}
@@ -801,13 +801,36 @@ func prefixLiterals(re *syntax.Regexp) []string {
 			return nil
 		}
 		return []string{string(re.Rune)}
-	case syntax.OpCapture:
+	case syntax.OpCapture, syntax.OpPlus:
 		return prefixLiterals(re.Sub[0])
-	case syntax.OpConcat:
-		if len(re.Sub) == 0 {
+	case syntax.OpRepeat:
+		if re.Min == 0 {
 			return nil
 		}
 		return prefixLiterals(re.Sub[0])
+	case syntax.OpConcat:
+		var out []string
+		for _, sub := range re.Sub {
+			switch sub.Op {
+			case syntax.OpWordBoundary: // \b again where a \b already holds
+				continue
+			case syntax.OpQuest, syntax.OpStar, syntax.OpRepeat: // "(the\s+)?assistant": either may begin it
+				if sub.Op != syntax.OpRepeat || sub.Min == 0 {
+					l := prefixLiterals(sub.Sub[0])
+					if l == nil {
+						return nil
+					}
+					out = append(out, l...)
+					continue
+				}
+			}
+			l := prefixLiterals(sub)
+			if l == nil {
+				return nil
+			}
+			return append(out, l...)
+		}
+		return nil
 	case syntax.OpAlternate:
 		var out []string
 		for _, sub := range re.Sub {
