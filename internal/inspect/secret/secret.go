@@ -233,6 +233,9 @@ func (r *rule) search(text string, hits []uint64, yield func(m []int)) {
 // searchWhole calls yield with the submatch indices of each of the rule's matches in text,
 // running its regex over the whole text as gitleaks does.
 func (r *rule) searchWhole(text string, yield func(m []int)) {
+	if r.need != nil && !r.need(text) {
+		return
+	}
 	for _, m := range r.whole.get().FindAllStringSubmatchIndex(text, -1) {
 		yield(m)
 	}
