@@ -958,7 +958,7 @@ func printMarkdown(w io.Writer, r *report) {
 		}
 	}
 	if len(r.Targets) > 0 {
-		fmt.Fprintf(w, "\n## Targets\n\n| check | target | gateway | | raw TCP relay (floor) | | copying relay (floor) | |\n|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "\n## Targets\n\n| check | target | gateway | | floor: raw TCP relay (audit rows: durable relay) | | floor: copying relay | |\n|---|---|---|---|---|---|---|---|\n")
 		mark := func(pass bool) string {
 			if pass {
 				return "PASS"
