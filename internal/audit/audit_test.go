@@ -218,27 +218,11 @@ func TestGroupCommitKeepsOneChain(t *testing.T) {
 // administrative action): each store remembers the head it last wrote, so each must notice
 // when the other has moved it, and seal from the real head. No write may fail.
 func TestAppendAfterAnotherWriter(t *testing.T) {
-	st, path := newStore(t)
-	other, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	key := newKey(t)
-	a, err := New(Config{Store: st, Chain: "gw-1", Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := New(Config{Store: other, Chain: "gw-1", Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	st, key, auditors := twoWriters(t)
 	for i := range 30 {
-		wr := a
+		wr := auditors[0]
 		if i%3 == 2 {
-			wr = b
+			wr = auditors[1]
 		}
 		if err := wr.Write(context.Background(), &Record{Time: time.Now(), Kind: KindRequest, Subject: "s", Target: fmt.Sprint(i)}); err != nil {
 			t.Fatalf("write %d: %v", i, err)
@@ -253,22 +237,7 @@ func TestAppendAfterAnotherWriter(t *testing.T) {
 // The same with both writers busy at once: the loser of each race on the head re-seals from
 // the winner's, waiting on the lock where it must, and no write fails or forks the chain.
 func TestConcurrentWritersOnOneChain(t *testing.T) {
-	st, path := newStore(t)
-	other, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	key := newKey(t)
-	var auditors []*Auditor
-	for _, s := range []Store{st, other} {
-		a, err := New(Config{Store: s, Chain: "gw-1", Key: key})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		auditors = append(auditors, a)
-	}
+	st, key, auditors := twoWriters(t)
 	const perWriter, writers = 40, 8
 	var wg sync.WaitGroup
 	errs := make(chan error, perWriter*writers)
@@ -293,6 +262,29 @@ func TestConcurrentWritersOnOneChain(t *testing.T) {
 	if !rep.OK || rep.Records != perWriter*writers || rep.LastSeq != perWriter*writers {
 		t.Fatalf("%+v", rep)
 	}
+}
+
+// twoWriters opens one SQLite file as two stores, each with an auditor on chain gw-1 (as a
+// gateway and the CLI do), and returns the first store, the key and the two auditors.
+func twoWriters(t *testing.T) (*SQLite, ed25519.PrivateKey, [2]*Auditor) {
+	t.Helper()
+	st, path := newStore(t)
+	other, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	key := newKey(t)
+	var auditors [2]*Auditor
+	for i, s := range []Store{st, other} {
+		a, err := New(Config{Store: s, Chain: "gw-1", Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(a.Close)
+		auditors[i] = a
+	}
+	return st, key, auditors
 }
 
 func TestWriteFailsClosed(t *testing.T) {
