@@ -762,9 +762,9 @@ func splitKeywords(s string) []string {
 
 // firstLiterals returns, for an expression that is \b and then a choice of literals (each
 // beginning with an ASCII word character), or a choice of such expressions, those literals;
-// else nil. Every match then begins
-// with one of them at a word boundary, and a search may start at the first such place: the
-// same matches, found without trying every position before it.
+// else nil. Every match then begins with one of them at a word boundary, and a search may
+// start at the first such place: the same matches, found without trying every position
+// before it.
 func firstLiterals(expr string) []string {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
