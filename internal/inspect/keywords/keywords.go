@@ -162,51 +162,90 @@ func (k *Index) each(text string, base int, fn func(id int32, end int)) {
 	}
 }
 
-// splitAt is the text length from which Each runs two automata at once.
+// splitAt is the text length from which Each runs several automata at once.
 const splitAt = 2048
 
-// eachSplit runs two automata in one loop, over the text's first half and over its second
-// half: each step of one waits on a table load that depends on its previous step, so two
-// independent ones keep the processor busy where one leaves it waiting. The second starts
-// maxLen-1 bytes before the half, which is enough for it to see whole every keyword that
-// ends after the half; it reports only those, after the first has reported the rest, so the
-// calls come in text order as from one automaton.
+// lanes is how many automata eachSplit runs side by side.
+const lanes = 4
+
+// eachSplit runs four automata in one loop, each over a quarter of the text: each step of
+// one waits on a table load that depends on its previous step, so independent ones keep the
+// processor busy where one leaves it waiting (two lanes read a 64 KiB token at 1.15 ns a
+// byte, four at about half that). Every lane but the first starts maxLen-1 bytes before its
+// quarter, which is enough for it to see whole every keyword that ends inside the quarter;
+// it reports only those, after the lanes before it have reported theirs, so the calls come
+// in text order as from one automaton.
 func (k *Index) eachSplit(text string, fn func(id int32, end int)) {
 	next, class, nclass := k.next, &k.class, k.nclass
-	mid := len(text) / 2
-	b0 := max(0, mid-(k.maxLen-1))
-	a, b := text[:mid], text[b0:]
-	var later []Hit
-	sa, sb := int32(0), int32(0)
-	for i := 0; i < len(a); i++ {
-		sa = next[sa+int32(class[a[i]])]
-		sb = next[sb+int32(class[b[i]])]
-		if sa&1 != 0 {
-			sa &^= 1
-			for _, id := range k.out[sa/nclass] {
-				fn(id, i+1)
+	n := len(text)
+	var bound [lanes + 1]int // lane j reports the keywords that end in (bound[j], bound[j+1]]
+	for j := range bound {
+		bound[j] = n * j / lanes
+	}
+	var from [lanes]int // where lane j starts reading
+	for j := 1; j < lanes; j++ {
+		from[j] = max(0, bound[j]-(k.maxLen-1))
+	}
+	common := n
+	for j := range lanes {
+		common = min(common, bound[j+1]-from[j])
+	}
+	t0, t1, t2, t3 := text[from[0]:bound[1]], text[from[1]:bound[2]], text[from[2]:bound[3]], text[from[3]:bound[4]]
+	var later [lanes][]Hit
+	// report hands on lane j's state s after reading the byte before end.
+	report := func(j int, s int32, end int) {
+		if j == 0 {
+			for _, id := range k.out[s/nclass] {
+				fn(id, end)
 			}
+			return
 		}
-		if sb&1 != 0 {
-			sb &^= 1
-			if end := b0 + i + 1; end > mid {
-				for _, id := range k.out[sb/nclass] {
-					later = append(later, Hit{id, end})
-				}
+		if end > bound[j] {
+			for _, id := range k.out[s/nclass] {
+				later[j] = append(later[j], Hit{id, end})
 			}
 		}
 	}
-	for _, h := range later {
-		fn(h.ID, h.End)
+	var s0, s1, s2, s3 int32
+	c0, c1, c2, c3 := t0[:common], t1[:common], t2[:common], t3[:common] // (no bounds checks)
+	for i := 0; i < len(c0); i++ {
+		s0 = next[s0+int32(class[c0[i]])]
+		s1 = next[s1+int32(class[c1[i]])]
+		s2 = next[s2+int32(class[c2[i]])]
+		s3 = next[s3+int32(class[c3[i]])]
+		if (s0|s1|s2|s3)&1 == 0 {
+			continue
+		}
+		if s0&1 != 0 {
+			s0 &^= 1
+			report(0, s0, from[0]+i+1)
+		}
+		if s1&1 != 0 {
+			s1 &^= 1
+			report(1, s1, from[1]+i+1)
+		}
+		if s2&1 != 0 {
+			s2 &^= 1
+			report(2, s2, from[2]+i+1)
+		}
+		if s3&1 != 0 {
+			s3 &^= 1
+			report(3, s3, from[3]+i+1)
+		}
 	}
-	for i := len(a); i < len(b); i++ {
-		sb = next[sb+int32(class[b[i]])]
-		if sb&1 != 0 {
-			sb &^= 1
-			if end := b0 + i + 1; end > mid {
-				for _, id := range k.out[sb/nclass] {
-					fn(id, end)
-				}
+	// Each lane's remaining bytes, in lane order.
+	for j, s := range [lanes]int32{s0, s1, s2, s3} {
+		t := text[from[j]:bound[j+1]]
+		for i := common; i < len(t); i++ {
+			s = next[s+int32(class[t[i]])]
+			if s&1 != 0 {
+				s &^= 1
+				report(j, s, from[j]+i+1)
+			}
+		}
+		if j > 0 {
+			for _, h := range later[j] {
+				fn(h.ID, h.End)
 			}
 		}
 	}

@@ -153,9 +153,9 @@ func sameFolded(a, b string) bool {
 	return true
 }
 
-// TestEachSplitMatchesOneAutomaton: on long texts Each runs two automata, one per half; it
-// must report exactly what one automaton does, in the same order, keywords across the middle
-// included.
+// TestEachSplitMatchesOneAutomaton: on long texts Each runs several automata, one per part;
+// it must report exactly what one automaton does, in the same order, keywords across the
+// parts' bounds included.
 func TestEachSplitMatchesOneAutomaton(t *testing.T) {
 	words := []string{"he", "she", "his", "hers", "key", "ey", "s.", "akia", "ignore previous", "a", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
 	k, err := New(words)
@@ -171,9 +171,9 @@ func TestEachSplitMatchesOneAutomaton(t *testing.T) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
 		text := b.String()
-		if n%3 == 0 { // a long keyword straddling the middle
-			mid := len(text) / 2
-			text = text[:mid-20] + words[len(words)-1] + text[mid+22:]
+		if n%3 == 0 { // a long keyword straddling a bound between the lanes
+			at := len(text) * (1 + n%(2*lanes-1)) / (2 * lanes) // every bound and between them
+			text = text[:at-20] + words[len(words)-1] + text[at+22:]
 		}
 		type call struct {
 			id  int32
