@@ -1,5 +1,10 @@
 package inspect
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // Obfuscated spellings that keep a text readable to a model but not to a rule:
 // letter-spaced words ("i g n o r e  p r e v i o u s") and digits for letters ("1gn0r3
 // pr3v10us 1nstruct10ns"). Each run found is rewritten into plain words and given to the
@@ -108,6 +113,13 @@ func scanObfuscated(s string, spaced, leet func(text []byte, start, end int)) {
 		}
 	}
 	for i := 0; i < len(s); i++ {
+		if bad {
+			// This word can no longer be leetspeak: until its end only a blank or a
+			// separator (where a letter-spaced run may start) matters.
+			if i = sepAt(s, i); i == len(s) {
+				break
+			}
+		}
 		switch obfClass[s[i]] {
 		case clLetter:
 			letters++
@@ -141,6 +153,43 @@ func scanObfuscated(s string, spaced, leet func(text []byte, start, end int)) {
 	}
 	word(len(s))
 	flush()
+}
+
+// sepAt returns the offset of the first blank or separator in s at or after i, or len(s).
+// It reads eight bytes at a time, stopping at each byte that may be one (a byte below '!',
+// one of "*+,-.", '_', or a non-ASCII byte) to look at it: a long unbroken run of letters,
+// digits and symbols (an identifier, an encoded blob) is otherwise a switch per byte.
+func sepAt(s string, i int) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	stop := func(c byte) bool { k := obfClass[c]; return k == clBlank || k == clSep }
+	for i+8 <= len(s) {
+		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		// Each term's lowest set bit is exact (higher ones may be false, after a true
+		// one, or after a non-ASCII byte, which is itself in the mask).
+		below := (x - '!'*ones) &^ x
+		inStar := (x + (0x80-'*')*ones) ^ (x + (0x80-'.'-1)*ones) // '*' <= byte <= '.'
+		v := x ^ '_'*ones
+		under := (v - ones) &^ v
+		m := (below | inStar | under | x) & high
+		if m == 0 {
+			i += 8
+			continue
+		}
+		j := i + bits.TrailingZeros64(m)/8
+		if stop(s[j]) {
+			return j
+		}
+		i = j + 1
+	}
+	for ; i < len(s); i++ {
+		if stop(s[i]) {
+			return i
+		}
+	}
+	return len(s)
 }
 
 func isLowerLetter(c byte) bool { return 'a' <= c && c <= 'z' }

@@ -87,3 +87,24 @@ func TestBenignDocumentation(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSepAt: reading eight bytes at a time finds the blank or separator a byte-by-byte loop
+// finds.
+func FuzzSepAt(f *testing.F) {
+	f.Add("abcdefgh+,ijklmnop-qrs", 0)
+	f.Add("\x01\x02abcdefghé\u00a0ijkl_mnop*", 1)
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		want := i
+		for ; want < len(s); want++ {
+			if k := obfClass[s[want]]; k == clBlank || k == clSep {
+				break
+			}
+		}
+		if got := sepAt(s, i); got != want {
+			t.Fatalf("sepAt(%q, %d) = %d, want %d", s, i, got, want)
+		}
+	})
+}

@@ -1,6 +1,9 @@
 package injection
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // minFeatures is the least count a vector is normalised by: a very short text has too
 // little evidence for its few features to speak with full weight.
@@ -34,10 +37,7 @@ func appendFeatures(dst []uint32, s string, runs *[]run) []uint32 {
 		if runs != nil {
 			*runs = append(*runs, run{i, int32(len(dst))})
 		}
-		j := i
-		for j < len(s) && !isSpace(s[j]) {
-			j++
-		}
+		j := spaceAt(s, i+1)
 		if j-i > maxToken {
 			// An unbroken run this long is an identifier, a hash or an encoding, not language
 			// (encoded runs are decoded and inspected on their own): it adds no features and
@@ -111,6 +111,34 @@ func features(dst []uint32, s string) ([]uint32, float32) {
 func norm(n int) float32 { return float32(1 / math.Sqrt(float64(max(n, minFeatures)))) }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
+
+// spaceAt returns the offset of the first space (isSpace) in s at or after i, or len(s).
+// It reads eight bytes at a time while none of them is below '!': long unbroken runs
+// (an identifier, an encoded blob of tens of kilobytes) are common in tool results, and
+// every byte of them would otherwise cost four comparisons.
+func spaceAt(s string, i int) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	for {
+		for ; i+8 <= len(s); i += 8 {
+			x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+			if (x-'!'*ones)&^x&high != 0 {
+				break // some byte is below '!' (a space, or another control byte)
+			}
+		}
+		end := min(i+8, len(s))
+		for ; i < end; i++ {
+			if isSpace(s[i]) {
+				return i
+			}
+		}
+		if i >= len(s) {
+			return len(s)
+		}
+	}
+}
 
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '\'' || c == '_' || c >= 0x80

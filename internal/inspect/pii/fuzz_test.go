@@ -30,3 +30,21 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAlnumEnd: reading eight bytes at a time ends the run where a byte-by-byte loop does.
+func FuzzAlnumEnd(f *testing.F) {
+	f.Add("abcdefghIJKLMNOP0123456789-x", 0)
+	f.Add("abcdefgh\x80ijklmnop", 2)
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		want := i
+		for want < len(s) && isAlnum(s[want]) {
+			want++
+		}
+		if got := alnumEnd(s, i); got != want {
+			t.Fatalf("alnumEnd(%q, %d) = %d, want %d", s, i, got, want)
+		}
+	})
+}

@@ -1,7 +1,9 @@
 package pii
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -122,6 +124,11 @@ func (d *Detector) Scan(text string) []Match {
 	for i := 0; i < n; {
 		c := text[i]
 		if !d.trigger[c] {
+			if isAlnum(c) && !isEscape(text, i) {
+				// The rest of this word follows a word byte: nothing starts there either.
+				i = alnumEnd(text, i+1)
+				continue
+			}
 			i++
 			continue
 		}
@@ -141,8 +148,7 @@ func (d *Detector) Scan(text string) []Match {
 		if end < 0 {
 			if isAlnum(c) {
 				// Nothing can start inside the rest of this word either.
-				for i++; i < n && isAlnum(text[i]); i++ {
-				}
+				i = alnumEnd(text, i+1)
 			} else {
 				i++
 			}
@@ -175,6 +181,33 @@ func (d *Detector) scanNumber(text string, i int) (int, Type) {
 		}
 	}
 	return -1, ""
+}
+
+// alnumEnd returns the end of the run of ASCII letters and digits at text[i:]. It reads
+// eight bytes at a time: tool results hold long identifiers and encoded blobs, inside
+// which nothing starts.
+func alnumEnd(text string, i int) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	// inRange has the high bit of each byte set where lo <= byte <= hi, exact up to the
+	// first byte of 0x80 or above (whose sums carry into the bytes after it).
+	inRange := func(x uint64, lo, hi byte) uint64 {
+		return ((x + uint64(0x80-lo)*ones) ^ (x + uint64(0x80-hi-1)*ones)) & high
+	}
+	for ; i+8 <= len(text); i += 8 {
+		x := binary.LittleEndian.Uint64([]byte(text[i : i+8]))
+		// The high bit of each byte that is not a letter or digit (a non-ASCII byte is
+		// not); the lowest one set is the first such byte.
+		if stop := (^(inRange(x, '0', '9') | inRange(x|0x20*ones, 'a', 'z')) | x) & high; stop != 0 {
+			return i + bits.TrailingZeros64(stop)/8
+		}
+	}
+	for i < len(text) && isAlnum(text[i]) {
+		i++
+	}
+	return i
 }
 
 func isDigit(c byte) bool  { return c-'0' < 10 }
