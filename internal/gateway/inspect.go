@@ -195,7 +195,7 @@ func (g *Gateway) inspectJSON(ctx context.Context, in *Inspection, env *Envelope
 		all = append(all, d.Findings...)
 		for _, f := range d.Findings {
 			if f.Type == inspect.TypeSecret && f.End <= len(s) {
-				secrets = append(secrets, s[f.Start:f.End])
+				secrets = append(secrets, strings.Clone(s[f.Start:f.End])) // s is the message's memory
 			}
 		}
 		switch d.Action {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"gatehouse/internal/inspect/egress"
 	"gatehouse/internal/inspect/injection"
@@ -43,7 +44,13 @@ type Engine struct {
 	// shifted by nInjection); nil unless both detectors are on.
 	joint      *keywords.Index
 	nInjection int32
+	// bufs holds *buffers for the normalisation of the texts being inspected.
+	bufs sync.Pool
 }
+
+// maxPooled is the largest normalisation buffer kept for reuse: a rare huge text should not
+// pin its memory.
+const maxPooled = 1 << 20
 
 // New returns an engine over the given detectors.
 func New(d Detectors) *Engine {
@@ -92,7 +99,16 @@ func (e *Engine) Inspect(ctx context.Context, text string, kind Kind) Report {
 	if text == "" {
 		return rep
 	}
-	n := Normalize(text)
+	bufs, _ := e.bufs.Get().(*buffers)
+	if bufs == nil {
+		bufs = new(buffers)
+	}
+	defer func() {
+		if cap(bufs.text) <= maxPooled && cap(bufs.lower) <= maxPooled {
+			e.bufs.Put(bufs)
+		}
+	}()
+	n := normalize(text, bufs) // valid until bufs goes back: nothing of n outlives this call
 	if e.d.Hidden {
 		rep.Findings = append(rep.Findings, n.Hidden...)
 	}

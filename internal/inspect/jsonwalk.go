@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"gatehouse/internal/jsonrpc"
 )
 
 // StringVisitor sees one string value of a JSON document: path holds the member names
 // (and "[]" for array elements) from the root. It returns a replacement and true to change
-// the value.
+// the value. A string without escapes is not copied out of the document: s shares its
+// memory, so a visitor that keeps s or a part of it beyond the document's life (a buffer
+// that is reused) must copy it (strings.Clone).
 type StringVisitor func(path []string, s string) (string, bool)
 
 // RewriteStrings walks the JSON value b, calls fn on every string value (member names are
@@ -148,7 +151,8 @@ func stringAt(b []byte, i int) (int, string, error) {
 	// The usual case, a valid string without escapes, through the word-at-a-time scanner;
 	// anything else takes the careful path below.
 	if end, esc, err := jsonrpc.StringEnd(b, i); err == nil && !esc {
-		return end, string(b[i+1 : end-1]), nil
+		// No copy: a tool result is often one string of tens of kilobytes.
+		return end, unsafe.String(unsafe.SliceData(b[i+1:end-1]), end-1-i-1), nil
 	}
 	escaped := false
 	for j := i + 1; j < len(b); j++ {

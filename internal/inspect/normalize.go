@@ -84,18 +84,40 @@ type normalizer struct {
 }
 
 // Normalize prepares text for the detectors.
-func Normalize(text string) *Normalized {
+func Normalize(text string) *Normalized { return normalize(text, nil) }
+
+// buffers are the reusable memory of one normalisation: the normalised text, its offsets and
+// its lower-cased copy. A 64 KiB tool result would otherwise allocate them on every call.
+type buffers struct {
+	text  []byte
+	off   []int32
+	lower []byte
+}
+
+// normalize is Normalize writing into bufs (when not nil) rather than new memory: the result
+// is valid until bufs is used again.
+func normalize(text string, bufs *buffers) *Normalized {
 	if allPlain(text) {
 		// Nothing to decode, fold or remove: the text stands for itself (off stays nil, the
 		// identity mapping), which is the common case and costs one pass.
-		n := &Normalized{Text: text, Lower: lowerSameLength(text)}
+		n := &Normalized{Text: text, Lower: lowerSameLength(text, bufs)}
 		n.Decoded = append(decodeRuns(text, n), obfuscated(n.Lower, n)...)
 		return n
 	}
-	nz := normalizer{src: text, buf: make([]byte, 0, len(text)), off: make([]int32, 0, len(text)+1)}
+	nz := normalizer{src: text}
+	if bufs != nil {
+		nz.buf, nz.off = bufs.text[:0], bufs.off[:0]
+	} else {
+		nz.buf, nz.off = make([]byte, 0, len(text)), make([]int32, 0, len(text)+1)
+	}
 	nz.walk()
-	n := &Normalized{Text: string(nz.buf), off: append(nz.off, int32(len(text))), Hidden: nz.hidden}
-	n.Lower = lowerSameLength(n.Text)
+	nz.off = append(nz.off, int32(len(text)))
+	if bufs != nil {
+		bufs.text, bufs.off = nz.buf, nz.off
+	}
+	// nz.buf is not written again (until bufs is reused): the text can be its bytes.
+	n := &Normalized{Text: unsafe.String(unsafe.SliceData(nz.buf), len(nz.buf)), off: nz.off, Hidden: nz.hidden}
+	n.Lower = lowerSameLength(n.Text, bufs)
 	n.Decoded = append(decodeRuns(text, n), obfuscated(n.Lower, n)...)
 	if len(nz.tags) > 0 {
 		n.Decoded = append(n.Decoded, Decoded{Encoding: "unicode-tags", Text: string(nz.tags), Start: nz.tagAt, End: nz.tagAt + 1})
@@ -526,12 +548,13 @@ func unhex(c byte) byte {
 }
 
 // lowerSameLength lowercases s without changing any byte offset: ASCII always, other
-// letters only where the lowercase form has the same encoded length.
-func lowerSameLength(s string) string {
-	if out, ok := lowerASCII(s); ok {
+// letters only where the lowercase form has the same encoded length. The copy, if one is
+// needed, goes to bufs.lower when bufs is not nil.
+func lowerSameLength(s string, bufs *buffers) string {
+	if out, ok := lowerASCII(s, bufs); ok {
 		return out
 	}
-	b := []byte(s)
+	b := append(scratch(bufs, len(s))[:0], s...)
 	for i := 0; i < len(b); {
 		c := b[i]
 		if c < utf8.RuneSelf {
@@ -547,18 +570,30 @@ func lowerSameLength(s string) string {
 		}
 		i += n
 	}
-	return string(b)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// scratch returns n bytes for a lower-cased copy: bufs.lower grown to n, or new memory.
+func scratch(bufs *buffers, n int) []byte {
+	if bufs == nil {
+		return make([]byte, n)
+	}
+	if cap(bufs.lower) < n {
+		bufs.lower = make([]byte, n)
+	}
+	bufs.lower = bufs.lower[:n]
+	return bufs.lower
 }
 
 // lowerASCII lower-cases an all-ASCII s eight bytes at a time (s itself when nothing is upper
 // case); ok is false if s is not all ASCII. Inspected texts are mostly ASCII and tens of
 // kilobytes long, and this runs on every one of them.
-func lowerASCII(s string) (out string, ok bool) {
+func lowerASCII(s string, bufs *buffers) (out string, ok bool) {
 	const (
 		ones = 0x0101010101010101
 		high = 0x8080808080808080
 	)
-	var b []byte // allocated at the first upper-case letter
+	var b []byte // taken at the first upper-case letter
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
@@ -568,7 +603,7 @@ func lowerASCII(s string) (out string, ok bool) {
 		// The high bit of each byte: set where 'A' <= byte <= 'Z'.
 		upper := ((x + (0x80-'A')*ones) ^ (x + (0x80-'Z'-1)*ones)) & high
 		if upper != 0 && b == nil {
-			b = make([]byte, len(s))
+			b = scratch(bufs, len(s))
 			copy(b, s[:i])
 		}
 		if b != nil {
@@ -581,7 +616,7 @@ func lowerASCII(s string) (out string, ok bool) {
 			return "", false
 		}
 		if c >= 'A' && c <= 'Z' && b == nil {
-			b = make([]byte, len(s))
+			b = scratch(bufs, len(s))
 			copy(b, s[:i])
 		}
 		if b != nil {
