@@ -165,11 +165,12 @@ func allPlain(s string) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
-		// hasZero(v) is non-zero if some byte of v may be zero (exact when none is: a
-		// borrow only runs on from a byte that is).
-		hasZero := func(v uint64) uint64 { return (v - ones) & ^v & high }
-		maybe := x&high | hasZero(x^0x7f*ones) | hasZero(x^'\\'*ones) | hasZero(x^'&'*ones) |
-			hasZero(x^'%'*ones) | (x-0x20*ones)&^x&high
+		// Each term is non-zero if some byte may be what it names, and zero when none is
+		// (a carry or borrow only runs on from a byte that is, or from a non-ASCII byte,
+		// which x itself flags): 0x7f and above, below 0x20, '\\', '%' or '&'.
+		v := x ^ '\\'*ones
+		maybe := (x | (x + ones) | (x-0x20*ones)&^x | (v-ones)&^v |
+			((x + (0x80-'%')*ones) ^ (x + (0x80-'&'-1)*ones))) & high
 		if maybe == 0 {
 			continue
 		}
