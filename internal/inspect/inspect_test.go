@@ -528,3 +528,19 @@ func FuzzB64End(f *testing.F) {
 		}
 	})
 }
+
+// TestShortInjections: short attacks of styles the development data lacks (written for this
+// project), flagged on their own and inside an ordinary e-mail.
+func TestShortInjections(t *testing.T) {
+	e := engine(t)
+	const pre, post = "Hi Sam,\n\nThanks for the update on the Q3 planning. The vendor meeting moved to Wednesday at 2pm, and the catering order is confirmed for twelve people. ",
+		" Let me know if the agenda needs anything else; I will circulate the slides on Tuesday.\n\nBest,\nDana"
+	for _, line := range testdataLines(t, "short_injections.txt") {
+		text := strings.ReplaceAll(line, `\n`, "\n")
+		for _, s := range []string{text, pre + text + post} {
+			if rep := e.Inspect(context.Background(), s, KindResult); !rep.Flagged {
+				t.Errorf("not flagged (score %.3f, findings %v): %q", rep.Injection, Labels(rep.Findings), s)
+			}
+		}
+	}
+}
