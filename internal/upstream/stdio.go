@@ -172,18 +172,55 @@ func (c *stdioConn) Send(ctx context.Context, msg []byte) error {
 	} else {
 		c.stdin.SetWriteDeadline(time.Time{})
 	}
-	stop := context.AfterFunc(ctx, func() { c.stdin.SetWriteDeadline(time.Unix(1, 0)) })
-	defer stop()
+	// ctx may end just as the write completes: the deadline it sets must then land before
+	// the lock is released, or it would cut short the next Send's write (which has set its
+	// own deadline already), failing the connection for a caller that cancelled nothing.
+	var expired chan struct{}
+	if ctx.Done() != nil {
+		expired = make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			c.stdin.SetWriteDeadline(time.Unix(1, 0))
+			close(expired)
+		})
+		defer func() {
+			if !stop() {
+				<-expired
+			}
+		}()
+	}
 	buf := make([]byte, 0, len(msg)+1)
 	buf = append(append(buf, msg...), '\n')
-	if _, err := c.stdin.Write(buf); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("upstream %q: write: %w", c.name, ctx.Err())
-		}
-		c.fail(fmt.Errorf("upstream %q: write to stdin: %w", c.name, err))
-		return c.Err()
+	n, err := c.stdin.Write(buf)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// The write deadline is ctx's (its deadline, or its end), even if the poller noticed it
+	// a moment before ctx did.
+	cause := ctx.Err()
+	if cause == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		cause = context.DeadlineExceeded
+	}
+	if cause != nil && n == 0 {
+		// Nothing of the message reached the child: the stream is intact.
+		return fmt.Errorf("upstream %q: write: %w", c.name, cause)
+	}
+	// Part of a message on the child's stdin frames whatever is written next as part of it:
+	// the stream is broken. So is a pipe that failed. Either way the child is of no more use.
+	if cause != nil {
+		err = fmt.Errorf("cut short after %d of %d bytes: %w", n, len(buf), cause)
+	}
+	c.fail(fmt.Errorf("upstream %q: write to stdin: %w", c.name, err))
+	c.mu.Lock()
+	closing := c.closed
+	c.mu.Unlock()
+	select {
+	case <-c.exited:
+	default:
+		if !closing {
+			c.kill() // Close stops a child gently; a broken one goes now, as on the read side
+		}
+	}
+	return c.Err()
 }
 
 func (c *stdioConn) SetProtocolVersion(string) {}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -58,6 +59,18 @@ func runHelper(mode string) {
 		pad := n - len(`{"jsonrpc":"2.0","method":"x","params":{"p":""}}`)
 		writeLine(`{"jsonrpc":"2.0","method":"x","params":{"p":"` + strings.Repeat("a", max(pad, 0)) + `"}}`)
 		time.Sleep(time.Minute)
+	case "gated":
+		// Reads nothing until SIGUSR1 (so that its stdin pipe fills), then answers every
+		// line with its length.
+		go1 := make(chan os.Signal, 1)
+		signal.Notify(go1, syscall.SIGUSR1)
+		writeLine(`{"jsonrpc":"2.0","method":"ready"}`)
+		<-go1
+		sc := bufio.NewScanner(os.Stdin)
+		sc.Buffer(make([]byte, 0, 64<<10), 8<<20)
+		for sc.Scan() {
+			writeLine(fmt.Sprintf(`{"jsonrpc":"2.0","method":"line","params":{"len":%d}}`, len(sc.Bytes())))
+		}
 	case "exit":
 		fmt.Fprintln(os.Stderr, "exiting with 3")
 		os.Exit(3)
@@ -428,5 +441,121 @@ func TestStdioLookPathUsesEnvPATH(t *testing.T) {
 	s = &Stdio{Command: "./gh-fake-prog", Dir: dir}
 	if p, err := s.lookPath(); err != nil || p != prog {
 		t.Fatalf("relative: %q %v", p, err)
+	}
+}
+
+// TestStdioCancelledSendSparesTheNext: a Send whose ctx ends just as its write completes
+// must not leave its write deadline behind for the next Send, whose caller cancelled
+// nothing (that write failed, and with it the connection every session shares).
+func TestStdioCancelledSendSparesTheNext(t *testing.T) {
+	c, _ := dialStdio(t, helperStdio(t, "echo"))
+	msg := []byte(`{"jsonrpc":"2.0","method":"x"}`)
+	for i := range 5000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		go cancel()
+		c.Send(ctx, msg) // cancelled before, during or after the write: any outcome will do
+		if err := c.Send(sendCtx(t), msg); err != nil {
+			t.Fatalf("send %d, after a cancelled one: %v", i, err)
+		}
+	}
+	select {
+	case <-c.Done():
+		t.Fatalf("connection ended: %v", c.Err())
+	default:
+	}
+}
+
+// pipeSize is the capacity of the pipe behind the connection's stdin.
+func pipeSize(t *testing.T, c Conn) int {
+	t.Helper()
+	sc, ok := c.(*stdioConn).stdin.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
+		t.Skip("stdin has no SyscallConn")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var errno syscall.Errno
+	if err := rc.Control(func(fd uintptr) {
+		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, 1032 /* F_GETPIPE_SZ */, 0)
+		n, errno = int(r), e
+	}); err != nil || errno != 0 {
+		t.Skipf("F_GETPIPE_SZ: %v %v", err, errno)
+	}
+	return n
+}
+
+// TestStdioSendCutShort: a Send whose ctx ends while the child is not reading. When none of
+// the message was written the stream is intact and the connection goes on; when part of it
+// was, what follows would be read as the rest of it, so the connection ends and the child
+// is stopped.
+func TestStdioSendCutShort(t *testing.T) {
+	line := func(n int) []byte { // a message of n bytes, newline included
+		pre, post := `{"jsonrpc":"2.0","method":"x","params":{"p":"`, `"}}`
+		return []byte(pre + strings.Repeat("a", n-1-len(pre)-len(post)) + post)
+	}
+	small := line(64)
+	for _, tc := range []struct {
+		name   string
+		before int // bytes written (and fitting) before the cut-short Send; -1: the pipe's size
+		cut    int // size of the message whose Send ends while the pipe is full
+		broken bool
+	}{
+		{name: "nothing written", before: -1, cut: len(small) + 1},
+		{name: "part written", before: 0, cut: 256 << 10, broken: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, col := dialStdio(t, helperStdio(t, "gated"))
+			if got := col.next(t, 0); !strings.Contains(got, "ready") {
+				t.Fatalf("first message %s", got)
+			}
+			pid := c.(*stdioConn).cmd.Process.Pid
+			before := tc.before
+			if before < 0 {
+				before = pipeSize(t, c)
+			}
+			if before > 0 {
+				if err := c.Send(sendCtx(t), line(before)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			err := c.Send(ctx, line(tc.cut))
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("cut-short Send: %v, want the deadline", err)
+			}
+			if tc.broken {
+				if err := waitConnDone(t, c); err == nil || !strings.Contains(err.Error(), "cut short") {
+					t.Fatalf("connection error %v, want it cut short", err)
+				}
+				deadline := time.Now().Add(5 * time.Second)
+				for !processGone(pid) {
+					if time.Now().After(deadline) {
+						t.Fatal("the child of a broken stream still runs")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				return
+			}
+			syscall.Kill(pid, syscall.SIGUSR1)
+			if err := c.Send(sendCtx(t), small); err != nil {
+				t.Fatalf("Send after one that wrote nothing: %v", err)
+			}
+			for i, want := range []int{before - 1, len(small)} {
+				if got, w := col.next(t, 1+i), fmt.Sprintf(`"len":%d}`, want); !strings.Contains(got, w) {
+					t.Fatalf("child read line %d as %s, want %s", i, got, w)
+				}
+			}
+			select {
+			case <-c.Done():
+				t.Fatalf("connection ended: %v", c.Err())
+			default:
+			}
+		})
 	}
 }
