@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 
@@ -118,6 +120,23 @@ func NewUpstreamHandler(path string, stats *UpstreamStats, jsonResponse bool) ht
 }
 
 // ServeStdioUpstream runs the reference server on stdin/stdout until the input ends.
+//
+// Both are read and written through the runtime's poller, not with blocking system calls.
+// Go 1.26's runtime can miss a goroutine that enters a blocking system call just as another
+// goroutine starts to stop the world (for a GC): the stop then waits until that call returns.
+// The SDK's reader sits in read(2) on stdin between requests, and the request it has just
+// handed over is what allocates and starts the GC; the read returns only when the gateway
+// writes again, which, waiting for this very response, it does not (seen about once in
+// 10^5 blob calls at concurrency 1: the call hung until the client gave up).
 func ServeStdioUpstream(ctx context.Context) error {
-	return NewUpstreamServer(nil).Run(ctx, &mcp.StdioTransport{})
+	in, restoreIn := pollable(os.Stdin)
+	defer restoreIn()
+	out, restoreOut := pollable(os.Stdout)
+	defer restoreOut()
+	return NewUpstreamServer(nil).Run(ctx, &mcp.IOTransport{Reader: in, Writer: nopWriteCloser{out}})
 }
+
+// nopWriteCloser keeps stdout open when the transport closes: the process's end closes it.
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
