@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -88,6 +91,7 @@ type stdioPeer struct {
 	t     *testing.T
 	in    io.WriteCloser
 	lines chan map[string]any
+	pid   int
 }
 
 func startStdioPeer(t *testing.T, ctx context.Context, argv []string) *stdioPeer {
@@ -102,7 +106,7 @@ func startStdioPeer(t *testing.T, ctx context.Context, argv []string) *stdioPeer
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &stdioPeer{t: t, in: in, lines: make(chan map[string]any, 100)}
+	p := &stdioPeer{t: t, in: in, lines: make(chan map[string]any, 100), pid: cmd.Process.Pid}
 	go func() {
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 1<<20), 8<<20)
@@ -159,6 +163,22 @@ func (p *stdioPeer) until(id string, timeout time.Duration) ([]map[string]any, m
 	}
 }
 
+// fdNonblocking reports whether descriptor fd of process pid is in non-blocking mode; ok is
+// false where /proc does not tell.
+func fdNonblocking(pid, fd int) (nonblocking, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
+	if err != nil {
+		return false, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, found := strings.CutPrefix(line, "flags:"); found {
+			flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return flags&syscall.O_NONBLOCK != 0, err == nil
+		}
+	}
+	return false, false
+}
+
 // TestGatewayStdioCancellation cancels a call over `gatehouse stdio`: the gateway must not
 // answer the cancelled request (MCP: receivers of notifications/cancelled SHOULD NOT send a
 // response), must keep serving, and later calls work.
@@ -169,6 +189,13 @@ func TestGatewayStdioCancellation(t *testing.T) {
 	p.send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	if _, m := p.until("1", 20*time.Second); m == nil || m["result"] == nil {
 		t.Fatalf("initialize: %v", m)
+	}
+	// The client's pipes are read and written through the poller (package pollfd): a
+	// blocking read on stdin can hold up the runtime's stop for a collection.
+	for fd := range 2 {
+		if nb, ok := fdNonblocking(p.pid, fd); ok && !nb {
+			t.Errorf("gatehouse stdio: descriptor %d is in blocking mode", fd)
+		}
 	}
 	p.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 	p.send(`{"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"everything__trigger-long-running-operation","arguments":{"duration":30,"steps":30},"_meta":{"progressToken":"c1-tok"}}}`)

@@ -19,6 +19,7 @@ import (
 
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
+	"gatehouse/internal/pollfd"
 )
 
 const usage = `gatehouse: a security gateway for the Model Context Protocol
@@ -214,6 +215,18 @@ func stdio(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer stop()
+	// The client's pipes are read and written through the poller (package pollfd: a
+	// blocking read on stdin can hold up the runtime's stop for a collection).
+	if f, ok := stdin.(*os.File); ok {
+		p, restore := pollfd.Pollable(f)
+		defer restore()
+		stdin = p
+	}
+	if f, ok := stdout.(*os.File); ok {
+		p, restore := pollfd.Pollable(f)
+		defer restore()
+		stdout = p
+	}
 	if err := a.ServeStdio(ctx, stdin, stdout); err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("stdio session ended", "err", err)
 		return 1

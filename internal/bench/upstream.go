@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"gatehouse/internal/pollfd"
 )
 
 const (
@@ -119,19 +121,13 @@ func NewUpstreamHandler(path string, stats *UpstreamStats, jsonResponse bool) ht
 	return mux
 }
 
-// ServeStdioUpstream runs the reference server on stdin/stdout until the input ends.
-//
-// Both are read and written through the runtime's poller, not with blocking system calls.
-// Go 1.26's runtime can miss a goroutine that enters a blocking system call just as another
-// goroutine starts to stop the world (for a GC): the stop then waits until that call returns.
-// The SDK's reader sits in read(2) on stdin between requests, and the request it has just
-// handed over is what allocates and starts the GC; the read returns only when the gateway
-// writes again, which, waiting for this very response, it does not (seen about once in
-// 10^5 blob calls at concurrency 1: the call hung until the client gave up).
+// ServeStdioUpstream runs the reference server on stdin/stdout until the input ends, both
+// read and written through the runtime's poller (package pollfd says why: a blocking read on
+// stdin made about one blob call in 10^5 at concurrency 1 hang until the client gave up).
 func ServeStdioUpstream(ctx context.Context) error {
-	in, restoreIn := pollable(os.Stdin)
+	in, restoreIn := pollfd.Pollable(os.Stdin)
 	defer restoreIn()
-	out, restoreOut := pollable(os.Stdout)
+	out, restoreOut := pollfd.Pollable(os.Stdout)
 	defer restoreOut()
 	return NewUpstreamServer(nil).Run(ctx, &mcp.IOTransport{Reader: in, Writer: nopWriteCloser{out}})
 }
