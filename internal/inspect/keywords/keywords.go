@@ -216,22 +216,16 @@ func (k *Index) eachSplit(text string, fn func(id int32, end int)) {
 		if (s0|s1|s2|s3)&1 == 0 {
 			continue
 		}
-		if s0&1 != 0 {
-			s0 &^= 1
-			report(0, s0, from[0]+i+1)
+		// Rare: some lane ends a keyword. (The states stay in registers above, not in an
+		// array, which the loop would read from memory.)
+		st := [lanes]int32{s0, s1, s2, s3}
+		for j := range st {
+			if st[j]&1 != 0 {
+				st[j] &^= 1
+				report(j, st[j], from[j]+i+1)
+			}
 		}
-		if s1&1 != 0 {
-			s1 &^= 1
-			report(1, s1, from[1]+i+1)
-		}
-		if s2&1 != 0 {
-			s2 &^= 1
-			report(2, s2, from[2]+i+1)
-		}
-		if s3&1 != 0 {
-			s3 &^= 1
-			report(3, s3, from[3]+i+1)
-		}
+		s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
 	}
 	// Each lane's remaining bytes, in lane order.
 	for j, s := range [lanes]int32{s0, s1, s2, s3} {
