@@ -515,18 +515,7 @@ func TestInspectConcurrentReusesBuffers(t *testing.T) {
 func FuzzB64End(f *testing.F) {
 	f.Add("aGVsbG8gd29ybGQ+/=-_abcdefgh.ijkl", 0)
 	f.Add("abcdefgh,ijklmnop\x80qrst", 3)
-	f.Fuzz(func(t *testing.T, s string, i int) {
-		if i < 0 || i > len(s) {
-			return
-		}
-		want := i
-		for want < len(s) && isB64(s[want]) {
-			want++
-		}
-		if got := b64End(s, i); got != want {
-			t.Fatalf("b64End(%q, %d) = %d, want %d", s, i, got, want)
-		}
-	})
+	fuzzScanEnd(f, "b64End", b64End, func(c byte) bool { return !isB64(c) })
 }
 
 // TestShortInjections: short attacks of styles the development data lacks (written for this

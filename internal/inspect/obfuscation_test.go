@@ -93,18 +93,22 @@ func TestBenignDocumentation(t *testing.T) {
 func FuzzSepAt(f *testing.F) {
 	f.Add("abcdefgh+,ijklmnop-qrs", 0)
 	f.Add("\x01\x02abcdefghé\u00a0ijkl_mnop*", 1)
+	fuzzScanEnd(f, "sepAt", sepAt, func(c byte) bool { k := obfClass[c]; return k == clBlank || k == clSep })
+}
+
+// fuzzScanEnd checks a scan that reads several bytes a step (end) against the byte-by-byte
+// loop: the first byte at or after i for which stop holds, or the text's end.
+func fuzzScanEnd(f *testing.F, name string, end func(s string, i int) int, stop func(c byte) bool) {
 	f.Fuzz(func(t *testing.T, s string, i int) {
 		if i < 0 || i > len(s) {
 			return
 		}
 		want := i
-		for ; want < len(s); want++ {
-			if k := obfClass[s[want]]; k == clBlank || k == clSep {
-				break
-			}
+		for want < len(s) && !stop(s[want]) {
+			want++
 		}
-		if got := sepAt(s, i); got != want {
-			t.Fatalf("sepAt(%q, %d) = %d, want %d", s, i, got, want)
+		if got := end(s, i); got != want {
+			t.Fatalf("%s(%q, %d) = %d, want %d", name, s, i, got, want)
 		}
 	})
 }
