@@ -48,8 +48,8 @@ type Engine struct {
 	bufs sync.Pool
 }
 
-// maxPooled is the largest normalisation buffer kept for reuse: a rare huge text should not
-// pin its memory.
+// maxPooled is the longest text whose normalisation buffers are kept for reuse (its offsets
+// take four bytes a byte): a rare huge text should not pin its memory.
 const maxPooled = 1 << 20
 
 // New returns an engine over the given detectors.
@@ -104,7 +104,7 @@ func (e *Engine) Inspect(ctx context.Context, text string, kind Kind) Report {
 		bufs = new(buffers)
 	}
 	defer func() {
-		if cap(bufs.text) <= maxPooled && cap(bufs.lower) <= maxPooled {
+		if cap(bufs.text) <= maxPooled && cap(bufs.lower) <= maxPooled && cap(bufs.off) <= maxPooled+1 {
 			e.bufs.Put(bufs)
 		}
 	}()

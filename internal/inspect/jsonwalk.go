@@ -13,9 +13,9 @@ import (
 
 // StringVisitor sees one string value of a JSON document: path holds the member names
 // (and "[]" for array elements) from the root. It returns a replacement and true to change
-// the value. A string without escapes is not copied out of the document: s shares its
-// memory, so a visitor that keeps s or a part of it beyond the document's life (a buffer
-// that is reused) must copy it (strings.Clone).
+// the value. A string without escapes is not copied out of the document: s (and a member
+// name in path) shares its memory, so a visitor that keeps one or a part of it beyond the
+// document's life (a buffer that is reused) must copy it (strings.Clone).
 type StringVisitor func(path []string, s string) (string, bool)
 
 // RewriteStrings walks the JSON value b, calls fn on every string value (member names are
