@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"gatehouse/internal/inspect/confusables"
+	"gatehouse/internal/swar"
 )
 
 // Normalized is a text as the detectors see it: escapes decoded, NFKC applied, invisible
@@ -158,19 +159,12 @@ func plain(c byte) bool {
 // is a control character, DEL, a non-ASCII byte, '\\', '&' or '%' (a word that may hold one
 // is checked byte by byte: tabs and line ends are plain). It runs on every inspected text.
 func allPlain(s string) bool {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
-		// Each term is non-zero if some byte may be what it names, and zero when none is
-		// (a carry or borrow only runs on from a byte that is, or from a non-ASCII byte,
-		// which x itself flags): 0x7f and above, below 0x20, '\\', '%' or '&'.
-		v := x ^ '\\'*ones
-		maybe := (x | (x + ones) | (x-0x20*ones)&^x | (v-ones)&^v |
-			((x + (0x80-'%')*ones) ^ (x + (0x80-'&'-1)*ones))) & high
+		x := swar.Load(s, i)
+		// 0x7f and above (x+1 sets the high bit of 0x7f, x that of the rest), below 0x20,
+		// '\\', '%' or '&'.
+		maybe := (x|(x+swar.Ones))&swar.High | swar.Less(x, 0x20) | swar.Eq(x, '\\') | swar.InRange(x, '%', '&')
 		if maybe == 0 {
 			continue
 		}
@@ -604,19 +598,14 @@ func scratch(bufs *buffers, n int) []byte {
 // case); ok is false if s is not all ASCII. Inspected texts are mostly ASCII and tens of
 // kilobytes long, and this runs on every one of them.
 func lowerASCII(s string, bufs *buffers) (out string, ok bool) {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
 	var b []byte // taken at the first upper-case letter
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
-		if x&high != 0 {
+		x := swar.Load(s, i)
+		if x&swar.High != 0 {
 			return "", false
 		}
-		// The high bit of each byte: set where 'A' <= byte <= 'Z'.
-		upper := ((x + (0x80-'A')*ones) ^ (x + (0x80-'Z'-1)*ones)) & high
+		upper := swar.InRange(x, 'A', 'Z')
 		if upper != 0 && b == nil {
 			b = scratch(bufs, len(s))
 			copy(b, s[:i])

@@ -1,9 +1,6 @@
 package inspect
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
+import "gatehouse/internal/swar"
 
 // Obfuscated spellings that keep a text readable to a model but not to a rule:
 // letter-spaced words ("i g n o r e  p r e v i o u s") and digits for letters ("1gn0r3
@@ -160,25 +157,15 @@ func scanObfuscated(s string, spaced, leet func(text []byte, start, end int)) {
 // one of "*+,-.", '_', or a non-ASCII byte) to look at it: a long unbroken run of letters,
 // digits and symbols (an identifier, an encoded blob) is otherwise a switch per byte.
 func sepAt(s string, i int) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
 	stop := func(c byte) bool { k := obfClass[c]; return k == clBlank || k == clSep }
 	for i+8 <= len(s) {
-		x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
-		// Each term's lowest set bit is exact (higher ones may be false, after a true
-		// one, or after a non-ASCII byte, which is itself in the mask).
-		below := (x - '!'*ones) &^ x
-		inStar := (x + (0x80-'*')*ones) ^ (x + (0x80-'.'-1)*ones) // '*' <= byte <= '.'
-		v := x ^ '_'*ones
-		under := (v - ones) &^ v
-		m := (below | inStar | under | x) & high
+		x := swar.Load(s, i)
+		m := swar.Less(x, '!') | swar.InRange(x, '*', '.') | swar.Eq(x, '_') | x&swar.High
 		if m == 0 {
 			i += 8
 			continue
 		}
-		j := i + bits.TrailingZeros64(m)/8
+		j := i + swar.First(m)
 		if stop(s[j]) {
 			return j
 		}

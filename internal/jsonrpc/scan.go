@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"gatehouse/internal/swar"
 )
 
 // The scanner validates JSON while it skips over it, so that the parser can record byte spans
@@ -106,23 +108,9 @@ var strSafe = func() (t [256]bool) {
 	return t
 }()
 
-const (
-	loBits      = 0x0101010101010101
-	hiBits      = 0x8080808080808080
-	quotes      = 0x2222222222222222
-	backslashes = 0x5c5c5c5c5c5c5c5c
-)
-
-// hasZero is non-zero when some byte of x is zero.
-func hasZero(x uint64) uint64 { return (x - loBits) & ^x & hiBits }
-
-// hasLess20 is non-zero when some byte of x is below 0x20 (exact for bytes below 0x80, which
-// is all the caller relies on: a high byte is caught on its own).
-func hasLess20(x uint64) uint64 { return (x - 0x20*loBits) & ^x & hiBits }
-
 // plainMask is non-zero when some byte of x needs attention inside a string.
 func plainMask(x uint64) uint64 {
-	return (x & hiBits) | hasZero(x^quotes) | hasZero(x^backslashes) | hasLess20(x)
+	return x&swar.High | swar.Eq(x, '"') | swar.Eq(x, '\\') | swar.Less(x, 0x20)
 }
 
 // skipString returns the offset past the closing quote of the string at b[i], and whether it

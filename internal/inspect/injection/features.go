@@ -1,8 +1,9 @@
 package injection
 
 import (
-	"encoding/binary"
 	"math"
+
+	"gatehouse/internal/swar"
 )
 
 // minFeatures is the least count a vector is normalised by: a very short text has too
@@ -117,14 +118,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\
 // (an identifier, an encoded blob of tens of kilobytes) are common in tool results, and
 // every byte of them would otherwise cost four comparisons.
 func spaceAt(s string, i int) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
 	for {
 		for ; i+8 <= len(s); i += 8 {
-			x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
-			if (x-'!'*ones)&^x&high != 0 {
+			if swar.Less(swar.Load(s, i), '!') != 0 {
 				break // some byte is below '!' (a space, or another control byte)
 			}
 		}

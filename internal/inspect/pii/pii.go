@@ -1,10 +1,10 @@
 package pii
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"strings"
+
+	"gatehouse/internal/swar"
 )
 
 // Type is one kind of personal data.
@@ -187,21 +187,12 @@ func (d *Detector) scanNumber(text string, i int) (int, Type) {
 // eight bytes at a time: tool results hold long identifiers and encoded blobs, inside
 // which nothing starts.
 func alnumEnd(text string, i int) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
-	// inRange has the high bit of each byte set where lo <= byte <= hi, exact up to the
-	// first byte of 0x80 or above (whose sums carry into the bytes after it).
-	inRange := func(x uint64, lo, hi byte) uint64 {
-		return ((x + uint64(0x80-lo)*ones) ^ (x + uint64(0x80-hi-1)*ones)) & high
-	}
 	for ; i+8 <= len(text); i += 8 {
-		x := binary.LittleEndian.Uint64([]byte(text[i : i+8]))
-		// The high bit of each byte that is not a letter or digit (a non-ASCII byte is
-		// not); the lowest one set is the first such byte.
-		if stop := (^(inRange(x, '0', '9') | inRange(x|0x20*ones, 'a', 'z')) | x) & high; stop != 0 {
-			return i + bits.TrailingZeros64(stop)/8
+		x := swar.Load(text, i)
+		// Each byte that is not a letter or digit (a non-ASCII byte is not).
+		alnum := swar.InRange(x, '0', '9') | swar.InRange(x|0x20*swar.Ones, 'a', 'z')
+		if stop := swar.High&^alnum | x&swar.High; stop != 0 {
+			return i + swar.First(stop)
 		}
 	}
 	for i < len(text) && isAlnum(text[i]) {
